@@ -1,0 +1,53 @@
+// Detector definitions: what sensitive data looks like. Detectors are data (YAML packs in
+// signatures/packs/), never code; a validator is a pure function found by name.
+//
+//   auto set = dlp::signatures::load_pack_file("signatures/packs/starter.yaml");
+//   if (!set) { report(set.error().message); }          // "file:line: reason"
+//   auto builtin = dlp::signatures::builtin_detectors(); // the packs compiled in
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/dlp/result.h"
+
+namespace dlp::signatures {
+
+enum class Confidence : std::uint8_t { low = 0, medium = 1, high = 2 };
+std::string_view confidence_name(Confidence c);
+
+// How a value is shown in any output. The cleartext never leaves the scanner.
+enum class MaskRule : std::uint8_t {
+  first6_last4,  // payment cards: 411111******1111
+  last4,         // everything else: *****6789
+};
+
+struct Detector {
+  std::string id;        // stable, dotted: "pci.credit_card"
+  std::string name;      // human: "Payment card number"
+  std::string category;  // Finding.category: "credit_card", "us_ssn", "aws_access_key"
+  std::string severity;  // low | medium | high | critical
+  std::vector<std::string> patterns;  // Hyperscan expressions, bounded width
+  std::string validator;              // registered validator name, or "" for none
+  MaskRule mask = MaskRule::last4;
+  Confidence confidence = Confidence::medium;  // reported when the match validates
+  std::uint32_t min_count = 1;  // matches needed in one content stream to report
+  std::string source;           // "file:line" where it was defined, for errors
+};
+
+struct DetectorSet {
+  std::vector<Detector> detectors;
+  std::string digest;  // SHA-256 over the pack texts: a key for the compiled-db cache
+};
+
+// Parse one pack. `origin` names the text in errors ("starter.yaml").
+Result<DetectorSet> parse_pack(std::string_view yaml_text, std::string_view origin);
+Result<DetectorSet> load_pack_file(const std::string& path);
+// Merge packs; duplicate ids are an error naming both places.
+Result<DetectorSet> merge(std::vector<DetectorSet> sets);
+// The packs embedded in the binary at build time.
+const DetectorSet& builtin_detectors();
+
+}  // namespace dlp::signatures
