@@ -45,7 +45,8 @@ struct DetectorSet {
 // Parse one pack. `origin` names the text in errors ("starter.yaml").
 Result<DetectorSet> parse_pack(std::string_view yaml_text, std::string_view origin);
 Result<DetectorSet> load_pack_file(const std::string& path);
-// Merge packs; duplicate ids are an error naming both places.
+// Merge packs; duplicate ids are an error naming both places. The merged digest is the
+// SHA-256 of the member digests in order; a single set keeps its own digest.
 Result<DetectorSet> merge(std::vector<DetectorSet> sets);
 // The packs embedded in the binary at build time.
 const DetectorSet& builtin_detectors();

@@ -12,6 +12,10 @@
 //
 // Hot-path rules: write() does not allocate except when a new validated value is
 // recorded; no exceptions; Hyperscan errors are counted in ScanStats.
+//
+// With a DbMode::block database, open() gives a StreamScan whose every write() is scanned
+// as one independent block (matches do not span writes): for benchmarks and for testing
+// detectors on a whole file.
 #pragma once
 
 #include <array>
@@ -23,10 +27,12 @@
 #include "common/dlp/bytes.h"
 #include "common/dlp/result.h"
 #include "signatures/detector.h"
+#include "signatures/validators.h"
 
 struct hs_database;
 struct hs_scratch;
 struct hs_stream;
+struct evp_mac_ctx_st;  // OpenSSL's EVP_MAC_CTX
 
 namespace dlp::signatures {
 
@@ -60,12 +66,14 @@ class Database {
   const HashKey& key() const { return key_; }
 
  private:
+  friend class StreamScan;
   Database() = default;
   hs_database* db_ = nullptr;
   DbMode mode_ = DbMode::stream;
   std::size_t stream_size_ = 0;
   std::vector<Detector> detectors_;
   std::vector<std::uint32_t> pattern_detector_;
+  std::vector<ValidatorFn> validators_;  // per detector; nullptr = accept the raw match
   HashKey key_{};
 };
 
@@ -105,6 +113,11 @@ class Scanner {
   friend class StreamScan;
   std::shared_ptr<const Database> db_;
   hs_scratch* scratch_ = nullptr;
+  // HMAC-SHA256 keyed with db_->key(), re-initialised per value rather than rebuilt.
+  evp_mac_ctx_st* mac_ = nullptr;
+  // Validators write the canonical (cleartext) value here; capacity is reserved once and
+  // the content is wiped right after each match, so it never outlives one callback.
+  std::string canonical_;
   ScanStats stats_;
 };
 
@@ -130,14 +143,39 @@ class StreamScan {
  private:
   friend class Scanner;
   explicit StreamScan(Scanner* owner);
+  // The Hyperscan callback trampoline; nested, so it can reach the private state.
   struct Impl;
+  // A span already counted: several patterns of one detector may report the same bytes.
+  struct Span {
+    std::uint64_t from = 0;
+    std::uint64_t to = 0;
+    std::uint32_t detector = UINT32_MAX;
+  };
+  static constexpr std::size_t kRecentSpans = 8;
+
+  void scan_chunk(const std::uint8_t* data, std::size_t len);
+  void keep_tail(const std::uint8_t* data, std::size_t len);
+  void on_match(unsigned pattern_id, std::uint64_t from, std::uint64_t to);
+  void record(std::uint32_t detector, std::uint64_t from, const std::string& canonical);
+  void release() noexcept;
+  void move_from(StreamScan& other) noexcept;
+
   Scanner* owner_ = nullptr;
   hs_stream* stream_ = nullptr;
-  std::uint64_t offset_ = 0;
+  std::uint64_t offset_ = 0;   // absolute: every byte written plus every gap
+  std::uint64_t hs_base_ = 0;  // absolute offset where the Hyperscan stream (re)started
   std::vector<DetectorHit> hits_;
   // Tail of what was written before the current write(), for matches that began there.
   std::array<std::uint8_t, kMaxMatchWidth> tail_{};
   std::uint32_t tail_len_ = 0;
+  // The bytes being scanned right now and their absolute start; valid only inside a scan.
+  const std::uint8_t* cur_ = nullptr;
+  std::size_t cur_len_ = 0;
+  std::uint64_t cur_start_ = 0;
+  std::array<Span, kRecentSpans> recent_{};
+  std::uint32_t recent_next_ = 0;
+  bool added_ = false;
+  bool closed_ = false;
 };
 
 }  // namespace dlp::signatures

@@ -1,0 +1,103 @@
+// Database::compile: detectors -> one Hyperscan database. Control plane only; every error
+// names the detector, the pattern and Hyperscan's reason.
+#include <hs/hs.h>
+
+#include <cstdlib>
+#include <string>
+
+#include "signatures/scanner.h"
+
+namespace dlp::signatures {
+namespace {
+
+std::string describe(const Detector& d, std::size_t pattern_index) {
+  std::string where = d.source.empty() ? std::string() : " (" + d.source + ")";
+  return "detector '" + d.id + "'" + where + " pattern " + std::to_string(pattern_index + 1) +
+         " '" + d.patterns[pattern_index] + "'";
+}
+
+// Leftmost start of match so a match gives its span, not just its end.
+constexpr unsigned kPatternFlags = HS_FLAG_SOM_LEFTMOST;
+
+}  // namespace
+
+Result<std::shared_ptr<const Database>> Database::compile(const DetectorSet& set,
+                                                          const HashKey& key, DbMode mode) {
+  std::shared_ptr<Database> db(new Database());
+  db->mode_ = mode;
+  db->key_ = key;
+  db->detectors_ = set.detectors;
+
+  std::vector<const char*> expressions;
+  std::vector<unsigned> flags;
+  std::vector<unsigned> ids;
+  for (std::uint32_t di = 0; di < db->detectors_.size(); ++di) {
+    const Detector& d = db->detectors_[di];
+    ValidatorFn fn = nullptr;
+    if (!d.validator.empty()) {
+      fn = find_validator(d.validator);
+      if (!fn) return make_error("detector '" + d.id + "': unknown validator '" + d.validator + "'");
+    }
+    db->validators_.push_back(fn);
+    if (d.patterns.empty()) return make_error("detector '" + d.id + "': no patterns");
+    for (std::size_t pi = 0; pi < d.patterns.size(); ++pi) {
+      // The StreamScan keeps kMaxMatchWidth bytes of history to rebuild a match that
+      // began in an earlier write: a wider match could not be validated, so refuse it here.
+      hs_expr_info_t* info = nullptr;
+      hs_compile_error_t* err = nullptr;
+      if (hs_expression_info(d.patterns[pi].c_str(), kPatternFlags, &info, &err) != HS_SUCCESS) {
+        std::string msg = describe(d, pi) + ": " + (err ? err->message : "invalid expression");
+        hs_free_compile_error(err);
+        return make_error(msg);
+      }
+      unsigned max_width = info->max_width;
+      std::free(info);  // allocated by Hyperscan's misc allocator, which is malloc
+      if (max_width == UINT_MAX) {
+        return make_error(describe(d, pi) + ": unbounded match width (use {m,n}, not + or *)");
+      }
+      if (max_width > kMaxMatchWidth) {
+        return make_error(describe(d, pi) + ": match width up to " + std::to_string(max_width) +
+                          " bytes, more than the " + std::to_string(kMaxMatchWidth) + " allowed");
+      }
+      ids.push_back(static_cast<unsigned>(db->pattern_detector_.size()));
+      db->pattern_detector_.push_back(di);
+      expressions.push_back(d.patterns[pi].c_str());
+      flags.push_back(kPatternFlags);
+    }
+  }
+  if (expressions.empty()) return make_error("no detectors to compile");
+
+  unsigned hs_mode = mode == DbMode::stream ? (HS_MODE_STREAM | HS_MODE_SOM_HORIZON_SMALL)
+                                            : HS_MODE_BLOCK;
+  hs_compile_error_t* err = nullptr;
+  if (hs_compile_multi(expressions.data(), flags.data(), ids.data(),
+                       static_cast<unsigned>(expressions.size()), hs_mode, nullptr, &db->db_,
+                       &err) != HS_SUCCESS) {
+    std::string msg;
+    if (err && err->expression >= 0 &&
+        static_cast<std::size_t>(err->expression) < db->pattern_detector_.size()) {
+      // Find which pattern of which detector the flat expression index is.
+      std::uint32_t di = db->pattern_detector_[err->expression];
+      std::size_t first = 0;
+      while (db->pattern_detector_[first] != di) ++first;
+      msg = describe(db->detectors_[di], err->expression - first) + ": " + err->message;
+    } else {
+      msg = std::string("Hyperscan compile failed: ") + (err ? err->message : "unknown error");
+    }
+    hs_free_compile_error(err);
+    db->db_ = nullptr;
+    return make_error(msg);
+  }
+  if (mode == DbMode::stream) {
+    std::size_t size = 0;
+    if (hs_stream_size(db->db_, &size) != HS_SUCCESS) {
+      return make_error("Hyperscan: cannot size the stream state");
+    }
+    db->stream_size_ = size;
+  }
+  return std::shared_ptr<const Database>(std::move(db));
+}
+
+Database::~Database() { hs_free_database(db_); }
+
+}  // namespace dlp::signatures

@@ -1,0 +1,44 @@
+// Validators: pure functions, found by name, that decide whether a raw Hyperscan match is
+// really the thing its detector is after (a Luhn-valid card of a known issuer, an SSN the
+// SSA could have issued, ...). A detector names its validator in its pack; adding one is a
+// function in validators.cc plus one line in its registry table.
+//
+//   ValidatorFn v = find_validator("luhn");
+//   std::string canonical;
+//   if (v && v("4111 1111 1111 1111", canonical)) { /* canonical == "4111111111111111" */ }
+//
+// Contract: a validator reads only `match`, writes the normalised value (digits only for
+// cards and SSNs) into `canonical`, and returns whether the match is accepted. It must not
+// keep the value anywhere else: the caller wipes `canonical` right after using it.
+#pragma once
+
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace dlp::signatures {
+
+using ValidatorFn = bool (*)(std::string_view match, std::string& canonical);
+
+struct ValidatorEntry {
+  std::string_view name;
+  ValidatorFn fn;
+  std::string_view summary;  // one line, for `dlpctl detectors` and the README
+};
+
+// Every registered validator, in registry order.
+std::span<const ValidatorEntry> validators();
+// nullptr when no validator has that name.
+ValidatorFn find_validator(std::string_view name);
+
+// The building blocks, exposed for tests and for future validators that reuse them.
+bool luhn_checksum_ok(std::string_view digits);
+// Whether a digits-only card number has a prefix and length some issuer uses.
+bool card_issuer_known(std::string_view digits);
+
+// Registered validators.
+bool validate_luhn(std::string_view match, std::string& canonical);
+bool validate_us_ssn(std::string_view match, std::string& canonical);
+bool validate_aws_key_id(std::string_view match, std::string& canonical);
+
+}  // namespace dlp::signatures

@@ -1,0 +1,91 @@
+// Database::compile: the starter packs compile in both modes; errors name the detector,
+// the pattern and the reason.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "signatures/scanner.h"
+
+namespace dlp::signatures {
+namespace {
+
+HashKey test_key() {
+  HashKey k{};
+  for (std::size_t i = 0; i < k.size(); ++i) k[i] = static_cast<std::uint8_t>(i);
+  return k;
+}
+
+DetectorSet one(std::string id, std::vector<std::string> patterns, std::string validator = "") {
+  Detector d;
+  d.id = std::move(id);
+  d.category = "test";
+  d.patterns = std::move(patterns);
+  d.validator = std::move(validator);
+  d.source = "x.yaml:7";
+  DetectorSet s;
+  s.detectors.push_back(std::move(d));
+  return s;
+}
+
+std::string compile_error(const DetectorSet& set) {
+  auto db = Database::compile(set, test_key());
+  EXPECT_FALSE(db.ok());
+  return db.ok() ? std::string() : db.error().message;
+}
+
+TEST(SignaturesDatabase, BuiltinCompilesInStreamAndBlockMode) {
+  auto s = Database::compile(builtin_detectors(), test_key(), DbMode::stream);
+  ASSERT_TRUE(s.ok()) << s.error().message;
+  EXPECT_EQ((*s)->mode(), DbMode::stream);
+  EXPECT_NE((*s)->raw(), nullptr);
+  EXPECT_GT((*s)->stream_state_size(), 0u);
+  EXPECT_EQ((*s)->detectors().size(), 3u);
+  EXPECT_EQ((*s)->key(), test_key());
+  // Pattern ids run through the detectors in order.
+  std::size_t card_patterns = builtin_detectors().detectors[0].patterns.size();
+  EXPECT_EQ((*s)->detector_of(0), 0u);
+  EXPECT_EQ((*s)->detector_of(static_cast<unsigned>(card_patterns - 1)), 0u);
+  EXPECT_EQ((*s)->detector_of(static_cast<unsigned>(card_patterns)), 1u);
+
+  auto b = Database::compile(builtin_detectors(), test_key(), DbMode::block);
+  ASSERT_TRUE(b.ok()) << b.error().message;
+  EXPECT_EQ((*b)->mode(), DbMode::block);
+  EXPECT_EQ((*b)->stream_state_size(), 0u);
+}
+
+TEST(SignaturesDatabase, SyntaxErrorNamesDetectorPatternAndReason) {
+  DetectorSet set = one("t.first", {"abc\\d{3}"});
+  DetectorSet bad = one("t.bad", {"fine\\d{2}", "broken(\\d{2}"});
+  set.detectors.push_back(bad.detectors[0]);
+  EXPECT_EQ(compile_error(set),
+            "detector 't.bad' (x.yaml:7) pattern 2 'broken(\\d{2}': Missing close parenthesis for "
+            "group started at index 6.");
+}
+
+TEST(SignaturesDatabase, UnboundedAndTooWidePatternsAreRefused) {
+  EXPECT_EQ(compile_error(one("t.wide", {"\\d+"})),
+            "detector 't.wide' (x.yaml:7) pattern 1 '\\d+': unbounded match width (use {m,n}, "
+            "not + or *)");
+  EXPECT_EQ(compile_error(one("t.wide", {"a{257}"})),
+            "detector 't.wide' (x.yaml:7) pattern 1 'a{257}': match width up to 257 bytes, more "
+            "than the 256 allowed");
+  auto ok = Database::compile(one("t.edge", {"a{256}"}), test_key());
+  EXPECT_TRUE(ok.ok()) << ok.error().message;
+}
+
+TEST(SignaturesDatabase, UnknownValidatorAndEmptySetsAreRefused) {
+  EXPECT_EQ(compile_error(one("t.v", {"x\\d"}, "nope")), "detector 't.v': unknown validator 'nope'");
+  EXPECT_EQ(compile_error(one("t.p", {})), "detector 't.p': no patterns");
+  EXPECT_EQ(compile_error(DetectorSet{}), "no detectors to compile");
+}
+
+TEST(SignaturesDatabase, HyperscanCompileErrorIsMappedBackToThePattern) {
+  // Passes hs_expression_info but fails in hs_compile_multi: an empty-matching pattern.
+  DetectorSet set = one("t.ok", {"abc"});
+  set.detectors.push_back(one("t.empty", {"def", "(?:x{0,3})"}).detectors[0]);
+  std::string msg = compile_error(set);
+  EXPECT_EQ(msg.rfind("detector 't.empty' (x.yaml:7) pattern 2 '(?:x{0,3})': ", 0), 0u) << msg;
+}
+
+}  // namespace
+}  // namespace dlp::signatures
