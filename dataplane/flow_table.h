@@ -7,11 +7,33 @@
 // of the idle list and of the closed list while they are older than their timeout. When
 // the pool is full the least recently used flow is evicted (counted), never the new one.
 //
-//   FlowTable table(cfg, events);
+//   FlowTable table(cfg, reasm, memory, reasm_counters, events);
 //   auto r = table.lookup_or_create(decoded, pkt.ts_ns);
 //   if (!r.flow) { /* counted: non-TCP/UDP or no room */ }
 //   table.expire(pkt.ts_ns);            // cheap; call once per burst
 //   table.flush();                       // end of input: every flow ends
+//
+// Details the tests pin down:
+// - Idle lists. An open flow sits on one of three LRU lists, each with one timeout, so
+//   popping from the head is exact: half-open TCP (handshake not completed: syn_idle_ns),
+//   TCP (tcp_idle_ns) and UDP (udp_idle_ns). One list with per-flow timeouts would let a
+//   SYN flood's 30 s flows wait behind a 300 s connection. A flow's list is chosen when a
+//   packet touches it, from the TcpSession state *before* that packet is processed; a
+//   half-open flow found established at its timeout moves to the TCP list then, which
+//   can end it up to syn_idle_ns later than tcp_idle_ns after its last packet.
+// - A flow expires when now >= last_ns + timeout. last_ns never moves backwards.
+// - mark_closing() moves a flow to the closed list (closed_ns, counted from its last
+//   packet; later packets keep it there). A SYN without ACK for a closing TCP flow is a
+//   new connection on a reused port: the old flow ends (FlowEnd::closed) and a new one
+//   is created.
+// - Eviction (pool full) takes the head of the closed list if any (those flows are done),
+//   otherwise the least recently used flow of the three idle lists.
+// - on_flow_end() is called exactly once per flow, before its TcpSession and inspector
+//   are destroyed and its slot reused. The destructor ends nothing: call flush() first
+//   (the worker does); it only frees sessions, which returns their held memory.
+// - The ReassemblyConfig passed in must outlive the table (sessions keep a reference).
+// - hash_flow_key is symmetric in (a, pa) <-> (b, pb) even for a key that is not
+//   normalised, and seeded once per process so chains cannot be grown on purpose.
 #pragma once
 
 #include <cstdint>
@@ -63,6 +85,7 @@ struct Flow {
   std::uint32_t self_ = 0, hash_next_ = 0, lru_prev_ = 0, lru_next_ = 0;
   std::uint64_t hash_ = 0;
   bool in_use_ = false;
+  std::uint8_t list_ = 0;  // which timeout list the flow is on (FlowTable's business)
 };
 
 struct FlowCounters {
