@@ -1,0 +1,111 @@
+// dlpctl: the configuration CLI. This milestone has the detector tuning tools; the control
+// socket verbs (status, policy, identity, incidents, reload) come with the management plane.
+#include <boost/program_options.hpp>
+
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "mgmt/detector_tools.h"
+
+namespace po = boost::program_options;
+
+namespace {
+
+constexpr const char* kUsage =
+    "usage: dlpctl <noun> <verb> [options]\n"
+    "\n"
+    "  detectors list [--pack P] [--json]            the detectors in force\n"
+    "  detectors test (--text T | FILE) [--json]     run the detectors on a text or file\n"
+    "  detectors check PACK.yaml                     validate and compile a pack\n"
+    "  version\n";
+
+int cmd_detectors(const std::vector<std::string>& args) {
+  if (args.empty()) {
+    std::cerr << kUsage;
+    return 2;
+  }
+  const std::string verb = args[0];
+  std::vector<std::string> rest(args.begin() + 1, args.end());
+  std::vector<std::string> packs, files;
+  std::string text;
+  bool json = false;
+  po::options_description desc("dlpctl detectors " + verb);
+  desc.add_options()("help,h", "show this help")(
+      "pack", po::value(&packs)->composing(), "additional detector pack (YAML); repeatable")(
+      "json", po::bool_switch(&json), "JSON output")("text", po::value(&text),
+                                                      "text to test (detectors test)");
+  po::options_description hidden;
+  hidden.add_options()("file", po::value(&files)->composing());
+  po::options_description all;
+  all.add(desc).add(hidden);
+  po::positional_options_description pos;
+  pos.add("file", -1);
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(rest).options(all).positional(pos).run(), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    std::cerr << "dlpctl detectors " << verb << ": " << e.what() << "\n";
+    return 2;
+  }
+  if (vm.count("help")) {
+    std::cout << desc << "\n";
+    return 0;
+  }
+  if (verb == "list") return dlp::mgmt::detectors_list(packs, json, std::cout, std::cerr);
+  if (verb == "check") {
+    if (files.size() != 1) {
+      std::cerr << "dlpctl detectors check: give exactly one PACK.yaml\n";
+      return 2;
+    }
+    return dlp::mgmt::detectors_check(files[0], std::cout, std::cerr);
+  }
+  if (verb == "test") {
+    if (vm.count("text") && !files.empty()) {
+      std::cerr << "dlpctl detectors test: give --text or one FILE\n";
+      return 2;
+    }
+    if (!vm.count("text")) {
+      if (files.size() != 1) {
+        std::cerr << "dlpctl detectors test: give --text or one FILE\n";
+        return 2;
+      }
+      std::ifstream in(files[0], std::ios::binary);
+      if (!in) {
+        std::cerr << "dlpctl detectors test: cannot read " << files[0] << "\n";
+        return 2;
+      }
+      std::stringstream ss;
+      ss << in.rdbuf();
+      text = ss.str();
+    }
+    return dlp::mgmt::detectors_test(packs, text, json, std::cout, std::cerr);
+  }
+  std::cerr << "dlpctl detectors: unknown verb '" << verb << "'\n\n" << kUsage;
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::cerr << kUsage;
+    return 2;
+  }
+  const std::string noun = argv[1];
+  std::vector<std::string> rest(argv + 2, argv + argc);
+  if (noun == "detectors") return cmd_detectors(rest);
+  if (noun == "version" || noun == "--version") {
+    std::cout << "dlpctl " << DLPGATE_VERSION << "\n";
+    return 0;
+  }
+  if (noun == "help" || noun == "--help" || noun == "-h") {
+    std::cout << kUsage;
+    return 0;
+  }
+  std::cerr << "dlpctl: unknown command '" << noun << "'\n\n" << kUsage;
+  return 2;
+}

@@ -1,0 +1,94 @@
+// dlpgate: the appliance binary. `dlpgate scan` is the embedded default (captures in,
+// findings out); `dlpgate run` (the inline appliance) arrives with the DPDK dataplane.
+#include <boost/program_options.hpp>
+
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "mgmt/scan.h"
+
+namespace po = boost::program_options;
+
+namespace {
+
+constexpr const char* kUsage =
+    "usage: dlpgate <command> [options]\n"
+    "\n"
+    "commands:\n"
+    "  scan CAPTURE...   scan pcap/pcapng files (or --interface) with the built-in detectors\n"
+    "  version           print the version\n"
+    "\n"
+    "Run 'dlpgate scan --help' for the options of scan.\n";
+
+int cmd_scan(const std::vector<std::string>& args) {
+  dlp::mgmt::ScanOptions o;
+  std::string progress = "auto";
+  po::options_description desc("dlpgate scan [options] CAPTURE...");
+  desc.add_options()
+      ("help,h", "show this help")
+      ("identity", po::value(&o.identity_csv), "CSV of ip,user,department bindings")
+      ("out,o", po::value(&o.out_path), "write findings as JSON lines to FILE (default: stdout; the summary then goes to stderr)")
+      ("interface,i", po::value(&o.interface), "capture live from this interface instead of files")
+      ("filter", po::value(&o.bpf_filter), "BPF filter for --interface")
+      ("count,c", po::value(&o.max_packets), "stop after this many packets")
+      ("pack", po::value(&o.extra_packs)->composing(), "additional detector pack (YAML); repeatable")
+      ("overlap-policy", po::value(&o.overlap_policy), "TCP overlap policy: linux (default), first, last")
+      ("fail-on-findings", po::bool_switch(&o.fail_on_findings), "exit with status 1 when anything is found")
+      ("progress", po::value(&progress), "progress bar on stderr: auto (on a terminal), on, off");
+  po::options_description hidden;
+  hidden.add_options()("capture", po::value(&o.captures)->composing());
+  po::options_description all;
+  all.add(desc).add(hidden);
+  po::positional_options_description pos;
+  pos.add("capture", -1);
+
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(args).options(all).positional(pos).run(), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    std::cerr << "dlpgate scan: " << e.what() << "\n\n" << desc << "\n";
+    return 2;
+  }
+  if (vm.count("help")) {
+    std::cout << desc << "\n"
+              << "exit status: 0 ran clean, 1 findings present (with --fail-on-findings),\n"
+              << "             2 usage or input error\n";
+    return 0;
+  }
+  if (progress == "auto") o.progress = -1;
+  else if (progress == "on") o.progress = 1;
+  else if (progress == "off") o.progress = 0;
+  else {
+    std::cerr << "dlpgate scan: --progress takes auto, on or off\n";
+    return 2;
+  }
+  if (!o.interface.empty() && !o.captures.empty()) {
+    std::cerr << "dlpgate scan: give capture files or --interface, not both\n";
+    return 2;
+  }
+  return dlp::mgmt::run_scan(o, std::cout, std::cerr);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::cerr << kUsage;
+    return 2;
+  }
+  const std::string cmd = argv[1];
+  std::vector<std::string> rest(argv + 2, argv + argc);
+  if (cmd == "scan") return cmd_scan(rest);
+  if (cmd == "version" || cmd == "--version") {
+    std::cout << "dlpgate " << DLPGATE_VERSION << "\n";
+    return 0;
+  }
+  if (cmd == "help" || cmd == "--help" || cmd == "-h") {
+    std::cout << kUsage;
+    return 0;
+  }
+  std::cerr << "dlpgate: unknown command '" << cmd << "'\n\n" << kUsage;
+  return 2;
+}

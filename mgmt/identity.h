@@ -1,0 +1,56 @@
+// Identity: who held an IP address at a given packet time.
+//
+// Bindings are intervals [start, end) per address; a static CSV row binds for all time.
+// Later sources (DHCP, logon events, RADIUS, in-band hints) add timed bindings to the
+// same table, so a lookup always answers "who had this address at that moment".
+//
+//   IdentityTable ids;
+//   if (auto r = ids.load_csv("identity.csv"); !r) die(r.error().message);  // file:line: why
+//   const Identity* who = ids.lookup(ip, ts_ns);   // nullptr: unknown
+#pragma once
+
+#include <cstdint>
+#include <limits>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "common/dlp/result.h"
+#include "dataplane/packet.h"
+
+namespace dlp::mgmt {
+
+struct Identity {
+  std::string user;
+  std::string department;
+};
+
+class IdentityTable {
+ public:
+  static constexpr std::uint64_t kForever = std::numeric_limits<std::uint64_t>::max();
+
+  // CSV with a header row naming at least `ip` and `user` (and optionally `department`),
+  // in any column order. Blank lines and lines starting with '#' are skipped. Errors name
+  // the file and line; nothing is added from a file that has an error.
+  Result<void> load_csv(const std::string& path);
+  Result<void> parse_csv(const std::string& text, const std::string& origin);
+
+  void bind(const dataplane::IpAddr& ip, Identity who, std::uint64_t start_ns = 0,
+            std::uint64_t end_ns = kForever);
+  // The binding in force at `ts_ns`; when several overlap, the one that started last.
+  const Identity* lookup(const dataplane::IpAddr& ip, std::uint64_t ts_ns) const;
+  std::size_t size() const { return count_; }
+
+ private:
+  struct Binding {
+    std::uint64_t start_ns, end_ns;
+    Identity who;
+  };
+  std::map<dataplane::IpAddr, std::vector<Binding>> by_ip_;  // each sorted by start
+  std::size_t count_ = 0;
+};
+
+// Parse "10.0.0.1" or "2001:db8::1". False if it is neither.
+bool parse_ip(const std::string& text, dataplane::IpAddr& out);
+
+}  // namespace dlp::mgmt

@@ -1,0 +1,300 @@
+#include "mgmt/scan.h"
+
+#include <openssl/rand.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+#include <iomanip>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <sstream>
+
+#include "dataplane/pcap_source.h"
+#include "dataplane/worker.h"
+#include "inspectors/inspector.h"
+#include "mgmt/finding_json.h"
+#include "mgmt/identity.h"
+#include "signatures/detector.h"
+#include "signatures/scanner.h"
+
+namespace dlp::mgmt {
+namespace {
+
+constexpr std::size_t kBurst = 32;
+constexpr std::size_t kRingSize = 4096;
+
+std::atomic<dataplane::PcapLiveSource*> g_live{nullptr};
+
+void on_signal(int) {
+  if (auto* live = g_live.load()) live->stop();
+}
+
+std::string human_bytes(double b) {
+  const char* units[] = {"B", "KB", "MB", "GB", "TB"};
+  int u = 0;
+  while (b >= 1000.0 && u < 4) {
+    b /= 1000.0;
+    ++u;
+  }
+  std::ostringstream s;
+  s << std::fixed << std::setprecision(u == 0 ? 0 : 1) << b << " " << units[u];
+  return s.str();
+}
+
+// A one-line progress bar on a terminal, redrawn at most ten times a second.
+class Progress {
+ public:
+  Progress(bool enabled, std::ostream& err) : enabled_(enabled), err_(err) {}
+  void update(std::uint64_t done, std::uint64_t total, std::uint64_t packets) {
+    if (!enabled_) return;
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_ < std::chrono::milliseconds(100)) return;
+    last_ = now;
+    std::ostringstream line;
+    if (total > 0) {
+      const double frac = std::min(1.0, static_cast<double>(done) / static_cast<double>(total));
+      const int filled = static_cast<int>(frac * 30);
+      line << "\r[" << std::string(filled, '#') << std::string(30 - filled, ' ') << "] "
+           << std::setw(3) << static_cast<int>(frac * 100) << "% " << human_bytes(done) << " / "
+           << human_bytes(total);
+    } else {
+      line << "\r" << packets << " packets";
+    }
+    err_ << line.str() << "   " << std::flush;
+    drawn_ = true;
+  }
+  void done() {
+    if (drawn_) err_ << "\r" << std::string(72, ' ') << "\r" << std::flush;
+  }
+
+ private:
+  bool enabled_;
+  std::ostream& err_;
+  bool drawn_ = false;
+  std::chrono::steady_clock::time_point last_{};
+};
+
+struct Tally {
+  std::map<std::string, std::pair<std::uint64_t, std::uint64_t>> by_category;  // findings, matches
+  std::map<std::string, std::uint64_t> by_user;
+  std::uint64_t findings = 0;
+};
+
+void print_summary(std::ostream& out, const ScanOptions& opts, const dataplane::Worker& w,
+                   const Tally& tally, double seconds, std::size_t errors) {
+  const auto& c = w.counters();
+  const auto& fc = w.flow_counters();
+  const auto& rc = w.reassembly_counters();
+  const auto& dc = w.defrag_counters();
+  const double gbps = seconds > 0 ? static_cast<double>(c.bytes) * 8 / seconds / 1e9 : 0.0;
+  out << "\n== dlpgate scan summary ==\n";
+  out << "input      " << (opts.interface.empty()
+                               ? std::to_string(opts.captures.size()) + " capture file(s)"
+                               : "interface " + opts.interface)
+      << (errors ? ", " + std::to_string(errors) + " input error(s)" : "") << "\n";
+  out << "packets    " << c.packets << "  (" << human_bytes(static_cast<double>(c.bytes))
+      << " on the wire, " << human_bytes(static_cast<double>(c.payload_bytes)) << " inspected)\n";
+  out << "flows      " << fc.created << "  (peak " << fc.peak_active << " concurrent, "
+      << fc.evicted << " evicted)\n";
+  out << "speed      " << std::fixed << std::setprecision(3) << seconds << " s, "
+      << std::setprecision(2) << gbps << " Gbit/s\n";
+  out << "findings   " << tally.findings << "\n";
+  if (!tally.by_category.empty()) {
+    out << "\n  " << std::left << std::setw(24) << "category" << std::right << std::setw(9)
+        << "findings" << std::setw(9) << "matches" << "\n";
+    for (const auto& [cat, n] : tally.by_category) {
+      out << "  " << std::left << std::setw(24) << cat << std::right << std::setw(9) << n.first
+          << std::setw(9) << n.second << "\n";
+    }
+    out << "\n  " << std::left << std::setw(33) << "user" << std::right << std::setw(9)
+        << "findings" << "\n";
+    for (const auto& [user, n] : tally.by_user) {
+      out << "  " << std::left << std::setw(33) << user << std::right << std::setw(9) << n << "\n";
+    }
+  }
+  std::uint64_t malformed = c.decode.malformed();
+  out << "\nanomalies  malformed " << malformed << ", not-ip "
+      << c.decode.by_status[static_cast<int>(dataplane::DecodeStatus::not_ip)]
+      << ", fragments " << dc.fragments << " (reassembled " << dc.reassembled << ", timed out "
+      << dc.timeouts << ")\n";
+  out << "tcp        out-of-order " << rc.out_of_order << ", retransmitted " << rc.retransmissions
+      << ", overlaps " << rc.overlaps << " (conflicting " << rc.overlap_conflicts << "), gaps "
+      << rc.gaps << " (" << rc.gap_bytes << " bytes), midstream " << rc.midstream << "\n";
+  if (malformed) {
+    out << "malformed ";
+    for (std::size_t i = 0; i < c.decode.by_status.size(); ++i) {
+      const auto st = static_cast<dataplane::DecodeStatus>(i);
+      if (c.decode.by_status[i] == 0 || st == dataplane::DecodeStatus::ok ||
+          st == dataplane::DecodeStatus::not_ip)
+        continue;
+      out << " " << dataplane::decode_status_name(st) << "=" << c.decode.by_status[i];
+    }
+    out << "\n";
+  }
+  if (!c.weirds.empty()) {
+    out << "weirds    ";
+    for (const auto& [name, n] : c.weirds) out << " " << name << "=" << n;
+    out << "\n";
+  }
+}
+
+}  // namespace
+
+int run_scan(const ScanOptions& opts, std::ostream& out, std::ostream& err) {
+  if (opts.captures.empty() && opts.interface.empty()) {
+    err << "dlpgate scan: no capture files given (or --interface for a live capture)\n";
+    return 2;
+  }
+
+  // Detectors: the built-in packs plus any the user adds.
+  std::vector<signatures::DetectorSet> sets{signatures::builtin_detectors()};
+  for (const auto& path : opts.extra_packs) {
+    auto pack = signatures::load_pack_file(path);
+    if (!pack) {
+      err << "dlpgate scan: " << pack.error().message << "\n";
+      return 2;
+    }
+    sets.push_back(std::move(*pack));
+  }
+  auto merged = signatures::merge(std::move(sets));
+  if (!merged) {
+    err << "dlpgate scan: " << merged.error().message << "\n";
+    return 2;
+  }
+  // Value hashes are keyed per run: they de-duplicate within a scan, and a small value
+  // space (9-digit SSNs) cannot be reversed by hashing every candidate without the key.
+  signatures::HashKey key{};
+  if (RAND_bytes(key.data(), static_cast<int>(key.size())) != 1) {
+    err << "dlpgate scan: cannot get random bytes for the value-hash key\n";
+    return 2;
+  }
+  auto db = signatures::Database::compile(*merged, key);
+  if (!db) {
+    err << "dlpgate scan: " << db.error().message << "\n";
+    return 2;
+  }
+
+  IdentityTable identity;
+  if (!opts.identity_csv.empty()) {
+    if (auto r = identity.load_csv(opts.identity_csv); !r) {
+      err << "dlpgate scan: " << r.error().message << "\n";
+      return 2;
+    }
+  }
+
+  dataplane::WorkerConfig wcfg;
+  if (!dataplane::parse_overlap_policy(opts.overlap_policy, wcfg.reassembly.policy)) {
+    err << "dlpgate scan: unknown overlap policy '" << opts.overlap_policy
+        << "' (first, last or linux)\n";
+    return 2;
+  }
+
+  std::unique_ptr<dataplane::PacketSource> source;
+  dataplane::PcapLiveSource* live = nullptr;
+  if (!opts.interface.empty()) {
+    dataplane::LiveOptions lo;
+    lo.interface = opts.interface;
+    lo.bpf_filter = opts.bpf_filter;
+    auto src = dataplane::PcapLiveSource::open(lo);
+    if (!src) {
+      err << "dlpgate scan: " << src.error().message << "\n";
+      return 2;
+    }
+    live = src->get();
+    source = std::move(*src);
+  } else {
+    source = std::make_unique<dataplane::PcapFileSource>(opts.captures);
+  }
+
+  std::ofstream out_file;
+  std::ostream* findings_out = &out;
+  if (!opts.out_path.empty() && opts.out_path != "-") {
+    out_file.open(opts.out_path, std::ios::binary | std::ios::trunc);
+    if (!out_file) {
+      err << "dlpgate scan: cannot write " << opts.out_path << "\n";
+      return 2;
+    }
+    findings_out = &out_file;
+  }
+  // When findings go to standard output, the summary goes to standard error.
+  std::ostream& summary_out = findings_out == &out ? err : out;
+
+  const inspectors::Registry registry = inspectors::default_registry();
+  dataplane::SpscRing<dataplane::Finding> ring(kRingSize);
+  dataplane::Worker worker(wcfg, *db, registry, ring, 0);
+  Tally tally;
+
+  auto drain = [&] {
+    while (auto f = ring.try_pop()) {
+      const Identity* who = identity.lookup(f->src_ip, f->ts_ns);
+      Decision decision;
+      *findings_out << finding_to_json(*f, who, decision).dump() << "\n";
+      ++tally.findings;
+      auto& cat = tally.by_category[f->category];
+      ++cat.first;
+      cat.second += f->count;
+      std::string user = who ? who->user : (f->meta.user_hint.empty() ? "unknown" : f->meta.user_hint);
+      if (who && !who->department.empty()) user += " (" + who->department + ")";
+      ++tally.by_user[user];
+    }
+  };
+
+  if (live) {
+    g_live.store(live);
+    std::signal(SIGINT, on_signal);
+    std::signal(SIGTERM, on_signal);
+  }
+  Progress progress(opts.progress == 1 || (opts.progress < 0 && isatty(STDERR_FILENO)), err);
+  std::size_t errors_seen = 0;
+  const auto t0 = std::chrono::steady_clock::now();
+  dataplane::RawPacket burst[kBurst];
+  while (std::size_t n = source->next_burst(burst)) {
+    worker.process({burst, n});
+    drain();
+    // Input errors are reported as they happen; reading goes on with the next file.
+    const auto& errors = source->errors();
+    if (errors.size() > errors_seen) {
+      progress.done();
+      for (; errors_seen < errors.size(); ++errors_seen) {
+        err << "dlpgate scan: " << errors[errors_seen].message << "\n";
+      }
+    }
+    progress.update(source->bytes_read(), source->bytes_total(), worker.counters().packets);
+    if (opts.max_packets && worker.counters().packets >= opts.max_packets) break;
+  }
+  worker.finish();
+  do {
+    drain();
+  } while (!worker.flush_backlog() || !ring.empty());
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  progress.done();
+  if (live) {
+    g_live.store(nullptr);
+    std::signal(SIGINT, SIG_DFL);
+    std::signal(SIGTERM, SIG_DFL);
+  }
+  for (; errors_seen < source->errors().size(); ++errors_seen) {
+    err << "dlpgate scan: " << source->errors()[errors_seen].message << "\n";
+  }
+  findings_out->flush();
+  if (!*findings_out) {
+    err << "dlpgate scan: writing findings failed\n";
+    return 2;
+  }
+
+  print_summary(summary_out, opts, worker, tally, seconds, errors_seen);
+  if (!opts.out_path.empty() && opts.out_path != "-") {
+    summary_out << "\nfindings written to " << opts.out_path << "\n";
+  }
+  if (errors_seen) return 2;
+  if (opts.fail_on_findings && tally.findings > 0) return 1;
+  return 0;
+}
+
+}  // namespace dlp::mgmt

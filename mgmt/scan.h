@@ -1,0 +1,37 @@
+// `dlpgate scan`: the embedded default. Reads captures (or a live interface), runs the
+// full inspection path single-threaded with the built-in detector packs, attributes each
+// finding to a user, writes findings as JSON lines and prints a summary.
+//
+//   ScanOptions o;
+//   o.captures = {"sample.pcap"};
+//   o.identity_csv = "identity.csv";
+//   int rc = run_scan(o, std::cout, std::cerr);   // 0 clean, 1 findings (if asked), 2 error
+#pragma once
+
+#include <cstdint>
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+namespace dlp::mgmt {
+
+struct ScanOptions {
+  std::vector<std::string> captures;  // pcap/pcapng files, read in order
+  std::string interface;              // live capture instead of files
+  std::string bpf_filter;             // live only
+  std::uint64_t max_packets = 0;      // live: stop after this many (0: until signalled)
+  std::string identity_csv;
+  std::string out_path;               // findings JSON lines; empty: standard output
+  std::vector<std::string> extra_packs;  // detector packs on top of the built-in ones
+  std::string overlap_policy = "linux";
+  bool fail_on_findings = false;
+  int progress = -1;  // -1 auto (a terminal), 0 off, 1 on
+};
+
+// Returns the process exit status: 0 ran clean (findings or not, unless
+// fail_on_findings), 1 findings present and fail_on_findings, 2 usage or input error
+// (a bad option, an unreadable or corrupt capture; everything readable is still scanned
+// and reported first).
+int run_scan(const ScanOptions& opts, std::ostream& out, std::ostream& err);
+
+}  // namespace dlp::mgmt
