@@ -85,6 +85,17 @@ struct Tally {
   std::uint64_t findings = 0;
 };
 
+// Peak resident memory of this process image, from /proc (VmHWM belongs to the current
+// address space, so it is not inflated by whatever the parent held before exec).
+std::uint64_t peak_rss_bytes() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::stoull(line.substr(6)) * 1024;
+  }
+  return 0;
+}
+
 void print_summary(std::ostream& out, const ScanOptions& opts, const dataplane::Worker& w,
                    const Tally& tally, double seconds, std::size_t errors) {
   const auto& c = w.counters();
@@ -103,6 +114,8 @@ void print_summary(std::ostream& out, const ScanOptions& opts, const dataplane::
       << fc.evicted << " evicted)\n";
   out << "speed      " << std::fixed << std::setprecision(3) << seconds << " s, "
       << std::setprecision(2) << gbps << " Gbit/s\n";
+  out << "memory     peak RSS " << human_bytes(static_cast<double>(peak_rss_bytes())) << ", flow table "
+      << human_bytes(static_cast<double>(w.flow_memory_bytes())) << "\n";
   out << "findings   " << tally.findings << "\n";
   if (!tally.by_category.empty()) {
     out << "\n  " << std::left << std::setw(24) << "category" << std::right << std::setw(9)
