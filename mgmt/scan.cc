@@ -186,7 +186,8 @@ int run_scan(const ScanOptions& opts, std::ostream& out, std::ostream& err) {
     err << "dlpgate scan: cannot get random bytes for the value-hash key\n";
     return 2;
   }
-  auto db = signatures::Database::compile(*merged, key);
+  auto db = signatures::Database::compile(*merged, key, signatures::DbMode::stream,
+                                          opts.cache_dir);
   if (!db) {
     err << "dlpgate scan: " << db.error().message << "\n";
     return 2;

@@ -24,6 +24,7 @@ struct ScanOptions {
   std::string out_path;               // findings JSON lines; empty: standard output
   std::vector<std::string> extra_packs;  // detector packs on top of the built-in ones
   std::string overlap_policy = "linux";
+  std::string cache_dir;  // compiled-detector cache; empty: compile every time
   bool fail_on_findings = false;
   int progress = -1;  // -1 auto (a terminal), 0 off, 1 on
 };

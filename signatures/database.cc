@@ -2,7 +2,14 @@
 // names the detector, the pattern and Hyperscan's reason.
 #include <hs/hs.h>
 
+#include <openssl/evp.h>
+#include <unistd.h>
+
+#include <cstdio>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <string>
 
 #include "signatures/scanner.h"
@@ -19,10 +26,66 @@ std::string describe(const Detector& d, std::size_t pattern_index) {
 // Leftmost start of match so a match gives its span, not just its end.
 constexpr unsigned kPatternFlags = HS_FLAG_SOM_LEFTMOST;
 
+// Name of the cache file for exactly these expressions in this mode with this Hyperscan.
+std::string cache_name(const std::vector<const char*>& expressions,
+                       const std::vector<unsigned>& flags, unsigned hs_mode) {
+  std::ostringstream in;
+  in << hs_version() << '\0' << hs_mode << '\0';
+  for (std::size_t i = 0; i < expressions.size(); ++i) {
+    in << i << '\0' << flags[i] << '\0' << expressions[i] << '\0';
+  }
+  const std::string text = in.str();
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned len = 0;
+  EVP_Digest(text.data(), text.size(), md, &len, EVP_sha256(), nullptr);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string name;
+  for (unsigned i = 0; i < len; ++i) {
+    name += kHex[md[i] >> 4];
+    name += kHex[md[i] & 15];
+  }
+  return name + ".hsdb";
+}
+
+hs_database_t* load_cached(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) return nullptr;
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  hs_database_t* db = nullptr;
+  // Hyperscan checks the version and platform of a serialized database itself.
+  if (hs_deserialize_database(bytes.data(), bytes.size(), &db) != HS_SUCCESS) return nullptr;
+  return db;
+}
+
+void store_cached(const std::filesystem::path& file, const hs_database_t* db) {
+  char* bytes = nullptr;
+  std::size_t size = 0;
+  if (hs_serialize_database(db, &bytes, &size) != HS_SUCCESS) return;
+  std::error_code ec;
+  std::filesystem::create_directories(file.parent_path(), ec);
+  // Write aside and rename, so a concurrent reader never sees half a database.
+  const auto tmp = file.string() + ".tmp." + std::to_string(::getpid());
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out.write(bytes, static_cast<std::streamsize>(size));
+    if (!out) {
+      std::free(bytes);
+      std::filesystem::remove(tmp, ec);
+      return;
+    }
+  }
+  std::free(bytes);
+  std::filesystem::rename(tmp, file, ec);
+  if (ec) std::filesystem::remove(tmp, ec);
+}
+
 }  // namespace
 
 Result<std::shared_ptr<const Database>> Database::compile(const DetectorSet& set,
-                                                          const HashKey& key, DbMode mode) {
+                                                          const HashKey& key, DbMode mode,
+                                                          const std::string& cache_dir,
+                                                          bool* from_cache) {
+  if (from_cache) *from_cache = false;
   std::shared_ptr<Database> db(new Database());
   db->mode_ = mode;
   db->key_ = key;
@@ -69,8 +132,15 @@ Result<std::shared_ptr<const Database>> Database::compile(const DetectorSet& set
 
   unsigned hs_mode = mode == DbMode::stream ? (HS_MODE_STREAM | HS_MODE_SOM_HORIZON_SMALL)
                                             : HS_MODE_BLOCK;
+  std::filesystem::path cache_file;
+  bool cached = false;
+  if (!cache_dir.empty()) {
+    cache_file = std::filesystem::path(cache_dir) / cache_name(expressions, flags, hs_mode);
+    db->db_ = load_cached(cache_file);
+    cached = db->db_ != nullptr;
+  }
   hs_compile_error_t* err = nullptr;
-  if (hs_compile_multi(expressions.data(), flags.data(), ids.data(),
+  if (!db->db_ && hs_compile_multi(expressions.data(), flags.data(), ids.data(),
                        static_cast<unsigned>(expressions.size()), hs_mode, nullptr, &db->db_,
                        &err) != HS_SUCCESS) {
     std::string msg;
@@ -88,6 +158,8 @@ Result<std::shared_ptr<const Database>> Database::compile(const DetectorSet& set
     db->db_ = nullptr;
     return make_error(msg);
   }
+  if (from_cache) *from_cache = cached;
+  if (!cache_file.empty() && !cached) store_cached(cache_file, db->db_);
   if (mode == DbMode::stream) {
     std::size_t size = 0;
     if (hs_stream_size(db->db_, &size) != HS_SUCCESS) {

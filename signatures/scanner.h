@@ -49,9 +49,17 @@ class Database {
  public:
   // Compile every pattern of every detector. Errors name the detector, the pattern and
   // Hyperscan's reason. Block mode exists for benchmarks and `dlpctl detectors test`.
+  //
+  // With a cache_dir, the compiled database is kept there serialized, named by a SHA-256
+  // of the Hyperscan version, the mode and every (id, flags, expression): the next
+  // compile of the same detectors deserializes it instead (milliseconds instead of the
+  // full compile). A missing, stale or corrupt cache file is ignored and rewritten; a
+  // cache that cannot be written is not an error. `from_cache` (optional) tells which.
   static Result<std::shared_ptr<const Database>> compile(const DetectorSet& set,
                                                          const HashKey& key,
-                                                         DbMode mode = DbMode::stream);
+                                                         DbMode mode = DbMode::stream,
+                                                         const std::string& cache_dir = {},
+                                                         bool* from_cache = nullptr);
   ~Database();
   Database(const Database&) = delete;
   Database& operator=(const Database&) = delete;

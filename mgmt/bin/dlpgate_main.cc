@@ -2,6 +2,7 @@
 // findings out); `dlpgate run` (the inline appliance) arrives with the DPDK dataplane.
 #include <boost/program_options.hpp>
 
+#include <cstdlib>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -34,6 +35,7 @@ int cmd_scan(const std::vector<std::string>& args) {
       ("count,c", po::value(&o.max_packets), "stop after this many packets")
       ("pack", po::value(&o.extra_packs)->composing(), "additional detector pack (YAML); repeatable")
       ("overlap-policy", po::value(&o.overlap_policy), "TCP overlap policy: linux (default), first, last")
+      ("cache-dir", po::value(&o.cache_dir), "where compiled detector databases are cached (default: $XDG_CACHE_HOME/dlpgate or ~/.cache/dlpgate; 'none' to disable)")
       ("fail-on-findings", po::bool_switch(&o.fail_on_findings), "exit with status 1 when anything is found")
       ("progress", po::value(&progress), "progress bar on stderr: auto (on a terminal), on, off");
   po::options_description hidden;
@@ -56,6 +58,15 @@ int cmd_scan(const std::vector<std::string>& args) {
               << "exit status: 0 ran clean, 1 findings present (with --fail-on-findings),\n"
               << "             2 usage or input error\n";
     return 0;
+  }
+  if (o.cache_dir == "none") {
+    o.cache_dir.clear();
+  } else if (o.cache_dir.empty()) {
+    if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg) {
+      o.cache_dir = std::string(xdg) + "/dlpgate";
+    } else if (const char* home = std::getenv("HOME"); home && *home) {
+      o.cache_dir = std::string(home) + "/.cache/dlpgate";
+    }
   }
   if (progress == "auto") o.progress = -1;
   else if (progress == "on") o.progress = 1;

@@ -2,6 +2,10 @@
 // the pattern and the reason.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
 #include <string>
 
 #include "signatures/scanner.h"
@@ -85,6 +89,59 @@ TEST(SignaturesDatabase, HyperscanCompileErrorIsMappedBackToThePattern) {
   set.detectors.push_back(one("t.empty", {"def", "(?:x{0,3})"}).detectors[0]);
   std::string msg = compile_error(set);
   EXPECT_EQ(msg.rfind("detector 't.empty' (x.yaml:7) pattern 2 '(?:x{0,3})': ", 0), 0u) << msg;
+}
+
+}  // namespace
+}  // namespace dlp::signatures
+
+namespace dlp::signatures {
+namespace {
+
+TEST(SignaturesDatabaseCache, SecondCompileComesFromTheCacheAndScansTheSame) {
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("dlp-hscache-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  HashKey key{};
+  bool cached = true;
+  auto first = Database::compile(builtin_detectors(), key, DbMode::stream, dir.string(), &cached);
+  ASSERT_TRUE(first.ok()) << first.error().message;
+  EXPECT_FALSE(cached);
+  std::size_t files = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) {
+    ++files;
+    EXPECT_EQ(e.path().extension(), ".hsdb");
+  }
+  EXPECT_EQ(files, 1u);
+
+  auto second = Database::compile(builtin_detectors(), key, DbMode::stream, dir.string(), &cached);
+  ASSERT_TRUE(second.ok());
+  EXPECT_TRUE(cached);
+  for (const auto& db : {*first, *second}) {
+    Scanner scanner(db);
+    StreamScan s = scanner.open();
+    s.write(as_bytes("card 4111 1111 1111 1111, "));
+    s.write(as_bytes("4111111111111111"));
+    s.close();
+    ASSERT_EQ(s.reportable().size(), 1u);
+    EXPECT_EQ(s.reportable()[0]->count, 2u);
+  }
+
+  // Block mode is a different database: its own file.
+  auto block = Database::compile(builtin_detectors(), key, DbMode::block, dir.string(), &cached);
+  ASSERT_TRUE(block.ok());
+  EXPECT_FALSE(cached);
+
+  // A corrupt cache file is ignored and rewritten.
+  for (const auto& e : std::filesystem::directory_iterator(dir)) {
+    std::ofstream(e.path(), std::ios::trunc) << "not a database";
+  }
+  auto again = Database::compile(builtin_detectors(), key, DbMode::stream, dir.string(), &cached);
+  ASSERT_TRUE(again.ok());
+  EXPECT_FALSE(cached);
+  auto fixed = Database::compile(builtin_detectors(), key, DbMode::stream, dir.string(), &cached);
+  ASSERT_TRUE(fixed.ok());
+  EXPECT_TRUE(cached);
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
