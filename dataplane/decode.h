@@ -28,9 +28,11 @@ enum class DecodeStatus : std::uint8_t {
   ipv4_bad_ihl,
   ipv4_bad_length,    // total length shorter than header or longer than the frame
   ipv4_bad_checksum,
-  ipv6_truncated,
+  ipv6_truncated,     // shorter than the 40-byte header, or a snapped fragment
   ipv6_bad_ext,       // extension header runs past the packet or is malformed
-  ipv6_too_many_ext,
+  ipv6_too_many_ext,  // more than kMaxIpv6ExtHeaders extension headers
+  ipv6_bad_version,   // version nibble is not 6 (ethertype 0x86dd or SLL said IPv6)
+  ipv6_bad_length,    // payload length longer than the frame (and not snapped)
   tcp_truncated,
   tcp_bad_offset,
   udp_truncated,
@@ -40,6 +42,20 @@ enum class DecodeStatus : std::uint8_t {
   kCount
 };
 std::string_view decode_status_name(DecodeStatus s);
+
+// Linktypes read (RawPacket::linktype, as pcap_datalink() reports them): 1 Ethernet,
+// 101/12/14 raw IP (LINKTYPE_RAW and the DLT_RAW values libpcap maps it to), 228/229 raw
+// IPv4/IPv6, 113 Linux cooked (SLL), 276 SLL2, 0 BSD loopback (host byte order family),
+// 108 OpenBSD loopback (network byte order). Anything else is unsupported_link.
+//
+// Lengths: Ethernet padding after the IP datagram is trimmed off. A frame shorter than
+// its IP length is accepted only when the capture snapped it (RawPacket::wire_len larger
+// than the captured bytes, and long enough for the IP length): then L3/L4 are decoded
+// and the payload is what was captured. Otherwise it is *_bad_length. A snapped
+// fragment is reported as *_truncated: it cannot be reassembled.
+// IPv4 header checksums are verified; TCP/UDP checksums are not (capture-side offload
+// leaves them wrong in many captures of the sending host).
+inline constexpr int kMaxIpv6ExtHeaders = 8;
 
 // Decode one frame. On ok, `out` has L3 and (unless it is a fragment, or L4 is not
 // TCP/UDP) L4 fields. `unsupported_l4` also fills L3.
