@@ -101,6 +101,7 @@ void Worker::handle_l4(Decoded& d, std::uint64_t ts_ns) {
       flow.tcp->close(*this);
       if (flow.inspector && !(flow.app_data & kInspectorClosed)) flow.inspector->close();
       flow.app_data |= kInspectorClosed;
+      flow.inspector.reset();  // its memory is not needed while the flow waits out closed_ns
       flows_.mark_closing(flow);
     }
   } else {
