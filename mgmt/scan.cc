@@ -20,6 +20,7 @@
 #include "mgmt/finding_json.h"
 #include "mgmt/identity.h"
 #include "signatures/detector.h"
+#include "signatures/redact.h"
 #include "signatures/scanner.h"
 
 namespace dlp::mgmt {
@@ -156,6 +157,14 @@ void print_summary(std::ostream& out, const ScanOptions& opts, const dataplane::
   }
 }
 
+void redact_metadata(signatures::Redactor& r, inspectors::ContentMeta& m) {
+  for (std::string* field : {&m.http_url, &m.http_host, &m.http_user_agent, &m.file_name,
+                             &m.file_mime, &m.smtp_mail_from, &m.user_hint}) {
+    if (!field->empty()) *field = r.redact(*field);
+  }
+  for (std::string& rcpt : m.smtp_rcpt_to) rcpt = r.redact(rcpt);
+}
+
 }  // namespace
 
 int run_scan(const ScanOptions& opts, std::ostream& out, std::ostream& err) {
@@ -242,9 +251,12 @@ int run_scan(const ScanOptions& opts, std::ostream& out, std::ostream& err) {
   dataplane::SpscRing<dataplane::Finding> ring(kRingSize);
   dataplane::Worker worker(wcfg, *db, registry, ring, 0);
   Tally tally;
+  // Metadata (URL, host, file name, ...) leaves with the finding: mask values in it too.
+  signatures::Redactor redactor(*db);
 
   auto drain = [&] {
     while (auto f = ring.try_pop()) {
+      redact_metadata(redactor, f->meta);
       const Identity* who = identity.lookup(f->src_ip, f->ts_ns);
       Decision decision;
       *findings_out << finding_to_json(*f, who, decision).dump() << "\n";

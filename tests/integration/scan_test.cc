@@ -381,6 +381,23 @@ TEST_F(ScanTest, MidstreamPickupAndSequenceWrap) {
   EXPECT_NE(r.summary.find("midstream 1"), std::string::npos) << r.summary;
 }
 
+// A value in the URL is found in the URL's own content stream; the URL in every finding
+// (and the host, the user agent) is written with the value masked, never in clear.
+TEST_F(ScanTest, ValuesInTheUrlAreMaskedInTheFindingsMetadata) {
+  std::mt19937_64 rng(20);
+  const std::string card = testgen::make_card(rng, testgen::CardBrand::kVisa);
+  const std::string ssn = testgen::make_ssn(rng);
+  const std::string url = "/search?cc=" + card + "&q=shoes";
+  const std::string req = testgen::http_post("shop.example", url, "ssn=" + ssn, "text/plain");
+  ScanRun r = scan({write("url.pcap", upload(client("10.1.0.10", 47100), req))});
+  ASSERT_EQ(r.rc, 0) << r.errors;
+  ASSERT_EQ(r.findings.size(), 2u) << r.raw;
+  const std::string masked_url = "/search?cc=" + masked_card(card) + "&q=shoes";
+  for (const auto& f : r.findings) EXPECT_EQ(f["http.url"], masked_url) << f.dump();
+  expect_never_in_clear(r, card);
+  expect_never_in_clear(r, ssn);
+}
+
 // ---------------------------------------------------------------- decoys and exit status
 
 TEST_F(ScanTest, DecoysGiveNoFindingAndExitZeroEvenWithFailOnFindings) {
