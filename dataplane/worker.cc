@@ -15,8 +15,19 @@ inspectors::Dir dir_of(Side side) {
 
 }  // namespace
 
-struct Worker::ContentSlot {
+// One open content stream: its normaliser feeds the scanner (and the EDM matcher) through
+// text(). Slots are reused; the normaliser resets itself at finish().
+struct Worker::ContentSlot final : inspectors::TextSink {
+  void text(Bytes normalized) override {
+    if (scan->write(normalized) && first_hit_ns == 0) first_hit_ns = *now_ns;
+    if (edm) edm->write(normalized);
+  }
+  explicit ContentSlot(const std::uint64_t* clock) : now_ns(clock) {}
+
+  const std::uint64_t* now_ns;
+  inspectors::Normalizer norm;
   std::optional<signatures::StreamScan> scan;
+  std::optional<signatures::EdmMatcher> edm;
   inspectors::ContentMeta meta;
   IpAddr src, dst;
   std::uint16_t sport = 0, dport = 0;
@@ -155,10 +166,11 @@ inspectors::ContentSink::StreamId Worker::open(const inspectors::ContentMeta& me
     free_slots_.pop_back();
   } else {
     id = static_cast<StreamId>(slots_.size());
-    slots_.push_back(std::make_unique<ContentSlot>());
+    slots_.push_back(std::make_unique<ContentSlot>(&now_ns_));
   }
   ContentSlot& slot = *slots_[id];
   slot.scan.emplace(scanner_.open());
+  if (cfg_.edm) slot.edm.emplace(*cfg_.edm, cfg_.edm_config);
   slot.meta = meta;
   slot.first_hit_ns = 0;
   const Flow& flow = *current_flow_;
@@ -175,32 +187,95 @@ inspectors::ContentSink::StreamId Worker::open(const inspectors::ContentMeta& me
 void Worker::write(StreamId id, Bytes data) {
   ContentSlot& slot = *slots_[id];
   if (!slot.scan) return;
-  if (slot.scan->write(data) && slot.first_hit_ns == 0) slot.first_hit_ns = now_ns_;
+  if (cfg_.normalize) {
+    slot.norm.write(data, slot);
+  } else {
+    slot.text(data);
+  }
 }
 
 void Worker::gap(StreamId id, std::uint64_t len) {
   ContentSlot& slot = *slots_[id];
-  if (slot.scan) slot.scan->gap(len);
+  if (!slot.scan) return;
+  if (cfg_.normalize) slot.norm.gap(slot);
+  slot.scan->gap(len);
+  if (slot.edm) slot.edm->gap(len);
 }
 
 void Worker::close(StreamId id) {
   ContentSlot& slot = *slots_[id];
   if (!slot.scan) return;
+  if (cfg_.normalize) slot.norm.finish(slot);
   slot.scan->close();  // end-anchored matches found here take the current packet time
   emit(slot);
+  if (slot.edm) {
+    slot.edm->close();
+    emit_edm(slot);
+    slot.edm.reset();
+  }
   slot.scan.reset();
   free_slots_.push_back(id);
 }
 
+inspectors::NormalizerStats Worker::normalizer_stats() const {
+  inspectors::NormalizerStats sum;
+  for (const auto& slot : slots_) {
+    const auto& s = slot->norm.stats();
+    sum.bytes_in += s.bytes_in;
+    sum.bytes_out += s.bytes_out;
+    sum.ascii_fast += s.ascii_fast;
+    sum.utf16_streams += s.utf16_streams;
+    sum.nfkc_changed += s.nfkc_changed;
+    sum.format_removed += s.format_removed;
+    sum.entities_decoded += s.entities_decoded;
+    sum.invalid_utf8 += s.invalid_utf8;
+    sum.invalid_utf16 += s.invalid_utf16;
+  }
+  return sum;
+}
+
 void Worker::weird(std::string_view what) { ++counters_.weirds[what]; }
+
+Finding Worker::make_finding(const ContentSlot& slot, std::uint64_t ts_ns) {
+  Finding f;
+  f.ts_ns = ts_ns;
+  f.finding_id = (static_cast<std::uint64_t>(worker_id_) << 48) | next_finding_++;
+  f.src_ip = slot.src;
+  f.dst_ip = slot.dst;
+  f.src_port = slot.sport;
+  f.dst_port = slot.dport;
+  f.transport = slot.transport;
+  f.meta = slot.meta;
+  return f;
+}
+
+void Worker::emit_edm(ContentSlot& slot) {
+  for (const signatures::EdmHit& hit : slot.edm->hits()) {
+    Finding f = make_finding(slot, now_ns_);
+    f.detector = "edm.customer_record";
+    f.detector_name = "Customer record (exact data match)";
+    f.category = "customer_record";
+    f.severity = "high";
+    f.confidence = signatures::Confidence::high;
+    f.count = hit.fields;
+    f.masked = hit.masked;
+    f.hashes = {hit.row_hash_id};
+    f.stream_offset = hit.first_offset;
+    std::string cols;
+    for (const auto& c : hit.columns) cols += (cols.empty() ? "" : ", ") + c;
+    f.reasons.push_back(std::to_string(hit.fields) + " fields of one indexed row (" + cols +
+                        ") within " + std::to_string(cfg_.edm_config.window) + " bytes");
+    ++counters_.edm_matches;
+    ++counters_.findings;
+    push(std::move(f));
+  }
+}
 
 void Worker::emit(ContentSlot& slot) {
   const auto& detectors = scanner_.db().detectors();
   for (const signatures::DetectorHit* hit : slot.scan->reportable()) {
     const signatures::Detector& det = detectors[hit->detector];
-    Finding f;
-    f.ts_ns = slot.first_hit_ns != 0 ? slot.first_hit_ns : now_ns_;
-    f.finding_id = (static_cast<std::uint64_t>(worker_id_) << 48) | next_finding_++;
+    Finding f = make_finding(slot, slot.first_hit_ns != 0 ? slot.first_hit_ns : now_ns_);
     f.detector = det.id;
     f.detector_name = det.name;
     f.category = det.category;
@@ -210,12 +285,6 @@ void Worker::emit(ContentSlot& slot) {
     f.masked = hit->masked;
     f.hashes = hit->hashes;
     f.stream_offset = hit->first_offset;
-    f.src_ip = slot.src;
-    f.dst_ip = slot.dst;
-    f.src_port = slot.sport;
-    f.dst_port = slot.dport;
-    f.transport = slot.transport;
-    f.meta = slot.meta;
     if (!det.validator.empty()) f.reasons.push_back("validator " + det.validator + " passed");
     f.reasons.push_back(std::to_string(hit->count) + (hit->count == 1 ? " match" : " matches") +
                         " in one " + std::string(inspectors::app_name(slot.meta.app)) +

@@ -28,6 +28,8 @@
 #include "dataplane/spsc_ring.h"
 #include "dataplane/tcp_reassembly.h"
 #include "inspectors/inspector.h"
+#include "inspectors/normalizer.h"
+#include "signatures/edm.h"
 #include "signatures/scanner.h"
 
 namespace dlp::dataplane {
@@ -37,6 +39,13 @@ struct WorkerConfig {
   ReassemblyConfig reassembly;
   std::uint64_t reassembly_memory_cap = 256ull << 20;
   DefragConfig defrag;
+  // Anti-evasion text normalisation (UTF-16, NFKC, format characters, HTML entities)
+  // between the inspectors and the scanner.
+  bool normalize = true;
+  // Exact data match: when an index is given, every content stream is also matched
+  // against it, and a row seen with enough fields becomes a customer_record finding.
+  std::shared_ptr<const signatures::EdmIndex> edm;
+  signatures::EdmConfig edm_config;
 };
 
 struct WorkerCounters {
@@ -48,6 +57,7 @@ struct WorkerCounters {
   std::uint64_t content_streams = 0;
   std::uint64_t findings = 0;
   std::uint64_t findings_backlogged = 0;  // ring was full; kept and pushed later
+  std::uint64_t edm_matches = 0;          // customer rows found
   DecodeCounters decode;
   // Anomalies reported by inspectors, by name.
   std::map<std::string_view, std::uint64_t> weirds;
@@ -73,6 +83,8 @@ class Worker final : public FlowEvents, public StreamSink, public inspectors::Co
   const DefragCounters& defrag_counters() const { return defrag_.counters(); }
   const signatures::ScanStats& scan_stats() const { return scanner_.stats(); }
   std::uint64_t flow_memory_bytes() const { return flows_.memory_bytes(); }
+  // Summed over every content stream so far.
+  inspectors::NormalizerStats normalizer_stats() const;
 
   // FlowEvents
   void on_flow_end(Flow& flow, FlowEnd why) override;
@@ -92,6 +104,8 @@ class Worker final : public FlowEvents, public StreamSink, public inspectors::Co
   void handle_l4(Decoded& d, std::uint64_t ts_ns);
   void ensure_inspector(Flow& flow, Side first_side, Bytes first_bytes);
   void emit(ContentSlot& slot);
+  void emit_edm(ContentSlot& slot);
+  Finding make_finding(const ContentSlot& slot, std::uint64_t ts_ns);
   void push(Finding&& f);
 
   WorkerConfig cfg_;

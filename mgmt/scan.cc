@@ -20,6 +20,7 @@
 #include "mgmt/finding_json.h"
 #include "mgmt/identity.h"
 #include "signatures/detector.h"
+#include "signatures/edm.h"
 #include "signatures/redact.h"
 #include "signatures/scanner.h"
 
@@ -136,6 +137,12 @@ void print_summary(std::ostream& out, const ScanOptions& opts, const dataplane::
       << c.decode.by_status[static_cast<int>(dataplane::DecodeStatus::not_ip)]
       << ", fragments " << dc.fragments << " (reassembled " << dc.reassembled << ", timed out "
       << dc.timeouts << ")\n";
+  const auto ns = w.normalizer_stats();
+  out << "normalised " << human_bytes(static_cast<double>(ns.bytes_in)) << " ("
+      << human_bytes(static_cast<double>(ns.ascii_fast)) << " ASCII fast path, "
+      << ns.utf16_streams << " UTF-16 streams, " << ns.nfkc_changed << " NFKC changes, "
+      << ns.format_removed << " format chars removed, " << ns.entities_decoded
+      << " entities)\n";
   out << "tcp        out-of-order " << rc.out_of_order << ", retransmitted " << rc.retransmissions
       << ", overlaps " << rc.overlaps << " (conflicting " << rc.overlap_conflicts << "), gaps "
       << rc.gaps << " (" << rc.gap_bytes << " bytes), midstream " << rc.midstream << "\n";
@@ -211,6 +218,17 @@ int run_scan(const ScanOptions& opts, std::ostream& out, std::ostream& err) {
   }
 
   dataplane::WorkerConfig wcfg;
+  wcfg.normalize = opts.normalize;
+  if (!opts.edm_index.empty()) {
+    auto index = signatures::EdmIndex::load(opts.edm_index);
+    if (!index) {
+      err << "dlpgate scan: " << index.error().message << "\n";
+      return 2;
+    }
+    wcfg.edm = std::move(*index);
+    wcfg.edm_config.min_fields = opts.edm_min_fields;
+    wcfg.edm_config.window = opts.edm_window;
+  }
   if (!dataplane::parse_overlap_policy(opts.overlap_policy, wcfg.reassembly.policy)) {
     err << "dlpgate scan: unknown overlap policy '" << opts.overlap_policy
         << "' (first, last or linux)\n";
@@ -270,13 +288,16 @@ int run_scan(const ScanOptions& opts, std::ostream& out, std::ostream& err) {
     }
   };
 
+  using Handler = void (*)(int);
+  Handler old_int = SIG_DFL, old_term = SIG_DFL;
   if (live) {
     g_live.store(live);
-    std::signal(SIGINT, on_signal);
-    std::signal(SIGTERM, on_signal);
+    old_int = std::signal(SIGINT, on_signal);
+    old_term = std::signal(SIGTERM, on_signal);
   }
   Progress progress(opts.progress == 1 || (opts.progress < 0 && isatty(STDERR_FILENO)), err);
   std::size_t errors_seen = 0;
+  if (opts.on_started) opts.on_started();
   const auto t0 = std::chrono::steady_clock::now();
   dataplane::RawPacket burst[kBurst];
   while (std::size_t n = source->next_burst(burst)) {
@@ -302,8 +323,8 @@ int run_scan(const ScanOptions& opts, std::ostream& out, std::ostream& err) {
   progress.done();
   if (live) {
     g_live.store(nullptr);
-    std::signal(SIGINT, SIG_DFL);
-    std::signal(SIGTERM, SIG_DFL);
+    std::signal(SIGINT, old_int);
+    std::signal(SIGTERM, old_term);
   }
   for (; errors_seen < source->errors().size(); ++errors_seen) {
     err << "dlpgate scan: " << source->errors()[errors_seen].message << "\n";

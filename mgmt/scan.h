@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <iosfwd>
 #include <string>
 #include <vector>
@@ -25,8 +26,15 @@ struct ScanOptions {
   std::vector<std::string> extra_packs;  // detector packs on top of the built-in ones
   std::string overlap_policy = "linux";
   std::string cache_dir;  // compiled-detector cache; empty: compile every time
+  std::string edm_index;  // exact-data-match index (dlpctl edm index); empty: none
+  std::uint32_t edm_min_fields = 3;
+  std::uint32_t edm_window = 512;
+  bool normalize = true;  // anti-evasion text normalisation before the scan
   bool fail_on_findings = false;
   int progress = -1;  // -1 auto (a terminal), 0 off, 1 on
+  // Called once reading starts (after detectors are compiled and the source is open), so
+  // a caller driving live traffic knows the capture is ready.
+  std::function<void()> on_started;
 };
 
 // Returns the process exit status: 0 ran clean (findings or not, unless

@@ -36,6 +36,10 @@ int cmd_scan(const std::vector<std::string>& args) {
       ("pack", po::value(&o.extra_packs)->composing(), "additional detector pack (YAML); repeatable")
       ("overlap-policy", po::value(&o.overlap_policy), "TCP overlap policy: linux (default), first, last")
       ("cache-dir", po::value(&o.cache_dir), "where compiled detector databases are cached (default: $XDG_CACHE_HOME/dlpgate or ~/.cache/dlpgate; 'none' to disable)")
+      ("edm", po::value(&o.edm_index), "exact-data-match index built by 'dlpctl edm index'")
+      ("edm-min-fields", po::value(&o.edm_min_fields), "fields of one row needed for a customer_record finding (default 3)")
+      ("edm-window", po::value(&o.edm_window), "bytes within which those fields must appear (default 512)")
+      ("no-normalize", "skip anti-evasion normalisation (UTF-16, NFKC, zero-width, HTML entities)")
       ("fail-on-findings", po::bool_switch(&o.fail_on_findings), "exit with status 1 when anything is found")
       ("progress", po::value(&progress), "progress bar on stderr: auto (on a terminal), on, off");
   po::options_description hidden;
@@ -59,6 +63,7 @@ int cmd_scan(const std::vector<std::string>& args) {
               << "             2 usage or input error\n";
     return 0;
   }
+  o.normalize = vm.count("no-normalize") == 0;
   if (o.cache_dir == "none") {
     o.cache_dir.clear();
   } else if (o.cache_dir.empty()) {

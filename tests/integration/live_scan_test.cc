@@ -10,6 +10,7 @@
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -76,15 +77,25 @@ TEST(LiveScanTest, FindsACardInALoopbackUploadAndStopsOnSigint) {
   o.out_path = out.string();
   o.progress = 0;
 
-  std::thread traffic([port] {
-    // Give the capture time to open before the connection starts.
-    std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  // The upload starts once the capture is open; if the scan ends without ever starting,
+  // no traffic and no signal are sent.
+  std::promise<bool> started;  // true: capturing; false: the scan ended without starting
+  auto ready = started.get_future();
+  bool fulfilled = false;
+  o.on_started = [&] {
+    fulfilled = true;
+    started.set_value(true);
+  };
+  std::thread traffic([port, &ready] {
+    if (!ready.get()) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
     upload_over_loopback(port, "name=test&card=5555 5555 5555 4444&note=done");
     std::this_thread::sleep_for(std::chrono::milliseconds(400));
     ::kill(::getpid(), SIGINT);
   });
   std::ostringstream summary, err;
   const int rc = mgmt::run_scan(o, summary, err);
+  if (!fulfilled) started.set_value(false);
   traffic.join();
   ASSERT_EQ(rc, 0) << err.str();
 

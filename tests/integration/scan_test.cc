@@ -17,6 +17,7 @@
 
 #include "common/dlp/bytes.h"
 #include "mgmt/scan.h"
+#include "signatures/edm.h"
 #include "tests/gen/frames.h"
 #include "tests/gen/payloads.h"
 #include "tests/gen/pcap_writer.h"
@@ -396,6 +397,99 @@ TEST_F(ScanTest, ValuesInTheUrlAreMaskedInTheFindingsMetadata) {
   for (const auto& f : r.findings) EXPECT_EQ(f["http.url"], masked_url) << f.dump();
   expect_never_in_clear(r, card);
   expect_never_in_clear(r, ssn);
+}
+
+// Encoding tricks: the number is written in full-width digits, split by zero-width
+// spaces, sent as UTF-16LE, or as HTML numeric references. The normaliser undoes each
+// before the scan, so every one is found; with normalisation off, none is.
+TEST_F(ScanTest, EncodingEvasionsAreNormalisedBeforeTheScan) {
+  std::mt19937_64 rng(21);
+  std::vector<std::string> cards;
+  for (int i = 0; i < 4; ++i) cards.push_back(testgen::make_card(rng, testgen::CardBrand::kVisa));
+  auto fullwidth = [](const std::string& digits) {
+    std::string out;
+    for (char c : digits) out += "\xEF\xBC" + std::string(1, static_cast<char>(0x90 + (c - '0')));
+    return out;  // U+FF10..FF19
+  };
+  auto zero_width = [](const std::string& digits) {
+    std::string out;
+    for (char c : digits) out += std::string(1, c) + "\xE2\x80\x8B";  // U+200B
+    return out;
+  };
+  auto utf16le = [](const std::string& ascii) {
+    std::string out = "\xFF\xFE";
+    for (char c : ascii) out += std::string(1, c) + '\0';
+    return out;
+  };
+  auto entities = [](const std::string& digits) {
+    std::string out;
+    for (char c : digits) out += "&#" + std::to_string(static_cast<int>(c)) + ";";
+    return out;
+  };
+  const std::vector<std::string> bodies = {
+      "card " + fullwidth(cards[0]), "card " + zero_width(cards[1]),
+      utf16le("payment card " + cards[2] + " exp 12/29"), "<p>card " + entities(cards[3]) + "</p>"};
+  std::vector<testgen::Packet> all;
+  for (std::size_t i = 0; i < bodies.size(); ++i) {
+    auto p = upload(client("10.1.0.10", static_cast<std::uint16_t>(47200 + i)),
+                    testgen::http_post("e.example", "/e" + std::to_string(i), bodies[i],
+                                       "application/octet-stream"));
+    all.insert(all.end(), p.begin(), p.end());
+  }
+  const std::string cap = write("evasion.pcap", all);
+  ScanRun r = scan({cap});
+  ASSERT_EQ(r.rc, 0) << r.errors;
+  ASSERT_EQ(r.findings.size(), 4u) << r.raw;
+  std::map<std::string, json> by_url;
+  for (const auto& f : r.findings) by_url[f["http.url"]] = f;
+  for (std::size_t i = 0; i < cards.size(); ++i) {
+    EXPECT_EQ(by_url["/e" + std::to_string(i)]["masked"], json::array({masked_card(cards[i])}))
+        << i;
+    expect_never_in_clear(r, cards[i]);
+  }
+  mgmt::ScanOptions raw;
+  raw.normalize = false;
+  ScanRun off = scan({cap}, raw);
+  EXPECT_TRUE(off.findings.empty()) << off.raw;
+}
+
+// Exact data match: a customer table indexed as keyed hashes; an upload carrying three
+// fields of one row gives one customer_record finding, two fields give none.
+TEST_F(ScanTest, ExactDataMatchFindsACustomerRowWithoutKeepingItInClear) {
+  std::ofstream csv(path("customers.csv"));
+  csv << "customer_id,full_name,email,phone,account\n";
+  for (int i = 0; i < 1000; ++i) {
+    csv << "C" << 100000 + i << ",Person" << i << " Example" << i % 37 << ",person" << i
+        << "@mail.example,+1 555 " << 1000000 + i * 7 << "," << 900000000 + i * 13 << "\n";
+  }
+  csv.close();
+  auto built = signatures::EdmIndex::build_from_csv(path("customers.csv"), {});
+  ASSERT_TRUE(built.ok()) << built.error().message;
+  ASSERT_TRUE(built->save(path("customers.edm")).ok());
+
+  // Row 421: its name, e-mail and account number in a pasted note; row 422: two fields.
+  // (Form-encoded bodies are percent-decoded by the HTTP inspector of the next milestone.)
+  const std::string three = "Customer: Person421 Example14\nEmail: person421@mail.example\n"
+                            "Account: " + std::to_string(900000000 + 421 * 13) + "\n";
+  const std::string two = "contact person422@mail.example, phone 555-" +
+                          std::to_string(1000000 + 422 * 7);
+  std::vector<testgen::Packet> all = upload(client("10.1.0.12", 47300),
+                                            testgen::http_post("crm.example", "/a", three, "text/plain"));
+  auto p = upload(client("10.1.0.12", 47301), testgen::http_post("crm.example", "/b", two, "text/plain"));
+  all.insert(all.end(), p.begin(), p.end());
+  mgmt::ScanOptions o;
+  o.edm_index = path("customers.edm");
+  ScanRun r = scan({write("edm.pcap", all)}, o);
+  ASSERT_EQ(r.rc, 0) << r.errors;
+  std::vector<json> rows;
+  for (const auto& f : r.findings)
+    if (f["category"] == "customer_record") rows.push_back(f);
+  ASSERT_EQ(rows.size(), 1u) << r.raw;
+  EXPECT_EQ(rows[0]["http.url"], "/a");
+  EXPECT_EQ(rows[0]["detector"], "edm.customer_record");
+  EXPECT_GE(rows[0]["count"].get<int>(), 3);
+  expect_never_in_clear(r, "person421@mail.example");
+  expect_never_in_clear(r, std::to_string(900000000 + 421 * 13));
 }
 
 // ---------------------------------------------------------------- decoys and exit status
