@@ -5,10 +5,14 @@
 #include <openssl/evp.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <climits>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <deque>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <string>
 
@@ -25,6 +29,33 @@ std::string describe(const Detector& d, std::size_t pattern_index) {
 
 // Leftmost start of match so a match gives its span, not just its end.
 constexpr unsigned kPatternFlags = HS_FLAG_SOM_LEFTMOST;
+// Keywords need no start of match (a literal's start is its end minus its length), and
+// leaving SOM off keeps them as cheap as any literal in the database.
+constexpr unsigned kKeywordFlags = HS_FLAG_CASELESS;
+
+bool word_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+}
+
+// A keyword as a Hyperscan expression: the literal, escaped, with \b on the ends that are
+// word characters ("ssn" must not match inside "lessons"; "ssn#" can still end in '#').
+std::string keyword_expression(const std::string& kw) {
+  std::string e;
+  if (word_char(kw.front())) e += "\\b";
+  for (char c : kw) {
+    if (!word_char(c) && c != ' ' && static_cast<unsigned char>(c) < 0x80) e += '\\';
+    e += c;
+  }
+  if (word_char(kw.back())) e += "\\b";
+  return e;
+}
+
+std::string lower(std::string s) {
+  for (char& c : s) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return s;
+}
 
 // Name of the cache file for exactly these expressions in this mode with this Hyperscan.
 std::string cache_name(const std::vector<const char*>& expressions,
@@ -94,6 +125,7 @@ Result<std::shared_ptr<const Database>> Database::compile(const DetectorSet& set
   std::vector<const char*> expressions;
   std::vector<unsigned> flags;
   std::vector<unsigned> ids;
+  std::vector<std::size_t> det_width(db->detectors_.size(), 0);
   for (std::uint32_t di = 0; di < db->detectors_.size(); ++di) {
     const Detector& d = db->detectors_[di];
     ValidatorFn fn = nullptr;
@@ -114,7 +146,10 @@ Result<std::shared_ptr<const Database>> Database::compile(const DetectorSet& set
         return make_error(msg);
       }
       unsigned max_width = info->max_width;
+      const bool fixed = info->min_width == info->max_width && max_width != UINT_MAX && max_width > 0;
       std::free(info);  // allocated by Hyperscan's misc allocator, which is malloc
+      db->tail_width_ = std::max<std::size_t>(db->tail_width_, max_width == UINT_MAX ? 0 : max_width);
+      if (max_width != UINT_MAX) det_width[di] = std::max<std::size_t>(det_width[di], max_width);
       if (max_width == UINT_MAX) {
         return make_error(describe(d, pi) + ": unbounded match width (use {m,n}, not + or *)");
       }
@@ -124,11 +159,63 @@ Result<std::shared_ptr<const Database>> Database::compile(const DetectorSet& set
       }
       ids.push_back(static_cast<unsigned>(db->pattern_detector_.size()));
       db->pattern_detector_.push_back(di);
+      db->pattern_width_.push_back(fixed ? max_width : 0);
       expressions.push_back(d.patterns[pi].c_str());
-      flags.push_back(kPatternFlags);
+      flags.push_back(fixed ? 0u : kPatternFlags);
     }
   }
   if (expressions.empty()) return make_error("no detectors to compile");
+
+  // Context: keywords become extra literal patterns of the same database (one per distinct
+  // keyword, shared by every detector that names it); detectors named as context get the
+  // naming detector as a listener.
+  std::map<std::string, std::uint32_t> index_of;
+  for (std::uint32_t di = 0; di < db->detectors_.size(); ++di) index_of[db->detectors_[di].id] = di;
+  db->listeners_.resize(db->detectors_.size());
+  db->ring_of_.assign(db->detectors_.size(), UINT32_MAX);
+  std::map<std::string, std::uint32_t> keyword_index;
+  std::deque<std::string> keyword_exprs;  // stable storage for the c_str()s below
+  for (std::uint32_t di = 0; di < db->detectors_.size(); ++di) {
+    const Detector& d = db->detectors_[di];
+    if (d.context.empty()) continue;
+    db->ring_of_[di] = db->ring_count_++;
+    for (const std::string& id : d.context.detectors) {
+      auto it = index_of.find(id);
+      if (it == index_of.end()) {
+        return make_error("detector '" + d.id + "': context detector '" + id + "' is not defined");
+      }
+      db->listeners_[it->second].push_back(di);
+    }
+    for (const std::string& raw : d.context.keywords) {
+      std::string kw = lower(raw);
+      auto [it, fresh] = keyword_index.emplace(kw, static_cast<std::uint32_t>(db->keywords_.size()));
+      if (fresh) {
+        db->keywords_.push_back(Database::Keyword{kw, {}});
+        keyword_exprs.push_back(keyword_expression(kw));
+        ids.push_back(static_cast<unsigned>(expressions.size()));
+        expressions.push_back(keyword_exprs.back().c_str());
+        flags.push_back(kKeywordFlags);
+        db->tail_width_ = std::max(db->tail_width_, kw.size());
+      }
+      auto& dets = db->keywords_[it->second].detectors;
+      if (std::find(dets.begin(), dets.end(), di) == dets.end()) dets.push_back(di);
+    }
+  }
+  // How pending require_context matches are kept: see Database::reread_.
+  db->reread_.assign(db->detectors_.size(), false);
+  for (std::uint32_t di = 0; di < db->detectors_.size(); ++di) {
+    const Detector& d = db->detectors_[di];
+    if (!d.require_context) continue;
+    std::size_t longest_kw = 0;
+    for (const std::string& kw : d.context.keywords) longest_kw = std::max(longest_kw, kw.size());
+    // A detector named as context can be as wide as the widest pattern.
+    if (!d.context.detectors.empty()) longest_kw = std::max(longest_kw, kMaxMatchWidth);
+    const std::size_t need = d.context.window + det_width[di] + longest_kw;
+    if (need <= kMaxMatchWidth) {
+      db->reread_[di] = true;
+      db->tail_width_ = std::max(db->tail_width_, need);
+    }
+  }
 
   unsigned hs_mode = mode == DbMode::stream ? (HS_MODE_STREAM | HS_MODE_SOM_HORIZON_SMALL)
                                             : HS_MODE_BLOCK;
@@ -151,6 +238,10 @@ Result<std::shared_ptr<const Database>> Database::compile(const DetectorSet& set
       std::size_t first = 0;
       while (db->pattern_detector_[first] != di) ++first;
       msg = describe(db->detectors_[di], err->expression - first) + ": " + err->message;
+    } else if (err && err->expression >= 0 &&
+               static_cast<std::size_t>(err->expression) < expressions.size()) {
+      msg = "context keyword '" +
+            db->keywords_[err->expression - db->pattern_detector_.size()].text + "': " + err->message;
     } else {
       msg = std::string("Hyperscan compile failed: ") + (err ? err->message : "unknown error");
     }

@@ -74,9 +74,16 @@ bool valid_id(const std::string& id) {
 
 // Every key a detector may have. Anything else is a typo we refuse rather than ignore,
 // because an ignored "min_cuont: 5" silently changes what gets reported.
-const std::set<std::string> kDetectorKeys{"id",        "name", "category",   "severity",
-                                          "patterns",  "validator", "mask", "confidence",
-                                          "min_count"};
+const std::set<std::string> kDetectorKeys{
+    "id",         "name",      "category",        "severity",    "patterns",  "validator",
+    "mask",       "confidence", "min_count",      "context",     "require_context",
+    "entropy_min", "dictionary"};
+const std::set<std::string> kContextKeys{"keywords", "detectors", "window"};
+// A window wider than this is almost certainly a typo (and would keep pending matches
+// alive for a whole stream).
+constexpr std::uint32_t kMaxContextWindow = 65536;
+// Terms per dictionary pattern: keeps each Hyperscan expression a reasonable size.
+constexpr std::size_t kTermsPerPattern = 512;
 const std::set<std::string> kPackKeys{"detectors"};
 const std::set<std::string> kSeverities{"low", "medium", "high", "critical"};
 
@@ -85,7 +92,82 @@ Result<std::string> scalar(const Locator& loc, const YAML::Node& n, const std::s
   return n.Scalar();
 }
 
-Result<Detector> parse_detector(const Locator& loc, const YAML::Node& item) {
+Result<std::vector<std::string>> string_list(const Locator& loc, const YAML::Node& n,
+                                             const std::string& what) {
+  if (!n.IsSequence()) return loc.at(n, what + " must be a list");
+  std::vector<std::string> out;
+  for (const auto& v : n) {
+    if (!v.IsScalar() || v.Scalar().empty()) return loc.at(v, what + ": empty or non-text entry");
+    out.push_back(v.Scalar());
+  }
+  return out;
+}
+
+Result<ContextRule> parse_context(const Locator& loc, const YAML::Node& n, const std::string& ctx) {
+  if (!n.IsMap()) return loc.at(n, ctx + "'context' must be a mapping (keywords, detectors, window)");
+  ContextRule rule;
+  std::set<std::string> seen;
+  for (const auto& kv : n) {
+    const YAML::Node& k = kv.first;
+    const std::string key = k.IsScalar() ? k.Scalar() : std::string("?");
+    if (!kContextKeys.count(key)) return loc.at(k, ctx + "unknown context key '" + key + "'");
+    if (!seen.insert(key).second) return loc.at(k, ctx + "duplicate context key '" + key + "'");
+    if (key == "window") {
+      if (!kv.second.IsScalar()) return loc.at(kv.second, ctx + "'window' must be a number");
+      const std::string& v = kv.second.Scalar();
+      std::uint32_t w = 0;
+      auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), w);
+      if (ec != std::errc() || end != v.data() + v.size() || w == 0 || w > kMaxContextWindow) {
+        return loc.at(kv.second, ctx + "bad context window '" + v + "' (bytes, 1.." +
+                                     std::to_string(kMaxContextWindow) + ")");
+      }
+      rule.window = w;
+      continue;
+    }
+    auto list = string_list(loc, kv.second, ctx + "context " + key);
+    if (!list) return list.error();
+    if (key == "keywords") {
+      for (const std::string& w : *list) {
+        // A keyword is a literal; its width counts against the scanner's match width.
+        if (w.size() > 64) return loc.at(kv.second, ctx + "context keyword longer than 64 bytes");
+      }
+      rule.keywords = std::move(*list);
+    } else {
+      for (const std::string& id : *list) {
+        if (!valid_id(id)) return loc.at(kv.second, ctx + "bad detector id '" + id + "' in context");
+      }
+      rule.detectors = std::move(*list);
+    }
+  }
+  if (rule.empty()) return loc.at(n, ctx + "'context' needs keywords or detectors");
+  return rule;
+}
+
+// Origin "dir/pack.yaml" + "names.txt" -> "dir/names.txt"; absolute paths stay as they are.
+std::string beside(std::string_view origin, const std::string& file) {
+  if (!file.empty() && file.front() == '/') return file;
+  auto slash = origin.rfind('/');
+  if (slash == std::string_view::npos) return file;
+  return std::string(origin.substr(0, slash + 1)) + file;
+}
+
+Result<std::vector<std::string>> load_terms(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return make_error("cannot open dictionary '" + path + "'");
+  std::vector<std::string> terms;
+  std::string line;
+  while (std::getline(in, line)) {
+    auto b = line.find_first_not_of(" \t\r");
+    if (b == std::string::npos || line[b] == '#') continue;  // blank or comment
+    auto e = line.find_last_not_of(" \t\r");
+    terms.push_back(line.substr(b, e - b + 1));
+  }
+  if (in.bad()) return make_error("cannot read dictionary '" + path + "'");
+  if (terms.empty()) return make_error("dictionary '" + path + "' has no terms");
+  return terms;
+}
+
+Result<Detector> parse_detector(const Locator& loc, const YAML::Node& item, std::string_view origin) {
   if (!item.IsMap()) return loc.at(item, "a detector must be a mapping of keys");
   Detector d;
   d.source = loc.where(item);
@@ -109,14 +191,25 @@ Result<Detector> parse_detector(const Locator& loc, const YAML::Node& item) {
   d.id = *id;
   std::string ctx = "detector '" + d.id + "': ";
 
-  if (!has("patterns")) return loc.at(item, ctx + "no 'patterns'");
-  const YAML::Node& pats = fields["patterns"];
-  if (!pats.IsSequence() || pats.size() == 0) {
-    return loc.at(pats, ctx + "'patterns' must be a non-empty list of expressions");
+  if (!has("patterns") && !has("dictionary")) return loc.at(item, ctx + "no 'patterns'");
+  if (has("patterns")) {
+    const YAML::Node& pats = fields["patterns"];
+    if (!pats.IsSequence() || pats.size() == 0) {
+      return loc.at(pats, ctx + "'patterns' must be a non-empty list of expressions");
+    }
+    for (const auto& p : pats) {
+      if (!p.IsScalar() || p.Scalar().empty()) return loc.at(p, ctx + "empty or non-text pattern");
+      d.patterns.push_back(p.Scalar());
+    }
   }
-  for (const auto& p : pats) {
-    if (!p.IsScalar() || p.Scalar().empty()) return loc.at(p, ctx + "empty or non-text pattern");
-    d.patterns.push_back(p.Scalar());
+  if (has("dictionary")) {
+    auto v = scalar(loc, fields["dictionary"], "dictionary");
+    if (!v) return v.error();
+    if (v->empty()) return loc.at(fields["dictionary"], ctx + "empty 'dictionary' file name");
+    d.dictionary = beside(origin, *v);
+    auto terms = load_terms(d.dictionary);
+    if (!terms) return loc.at(fields["dictionary"], ctx + terms.error().message);
+    for (std::string& p : dictionary_patterns(*terms)) d.patterns.push_back(std::move(p));
   }
 
   if (!has("category")) return loc.at(item, ctx + "no 'category'");
@@ -183,10 +276,68 @@ Result<Detector> parse_detector(const Locator& loc, const YAML::Node& item) {
     }
     d.min_count = n;
   }
+  if (has("context")) {
+    auto rule = parse_context(loc, fields["context"], ctx);
+    if (!rule) return rule.error();
+    d.context = std::move(*rule);
+  }
+  if (has("require_context")) {
+    auto v = scalar(loc, fields["require_context"], "require_context");
+    if (!v) return v.error();
+    if (*v != "true" && *v != "false") {
+      return loc.at(fields["require_context"], ctx + "bad require_context '" + *v + "' (true|false)");
+    }
+    d.require_context = *v == "true";
+    if (d.require_context && d.context.empty()) {
+      return loc.at(fields["require_context"], ctx + "require_context without a 'context'");
+    }
+  }
+  if (has("entropy_min")) {
+    auto v = scalar(loc, fields["entropy_min"], "entropy_min");
+    if (!v) return v.error();
+    char* end = nullptr;
+    double e = std::strtod(v->c_str(), &end);
+    // Eight bits per character is the most any byte string can carry.
+    if (v->empty() || end != v->c_str() + v->size() || !(e > 0) || e > 8) {
+      return loc.at(fields["entropy_min"], ctx + "bad entropy_min '" + *v + "' (bits per character, 0..8)");
+    }
+    d.entropy_min = e;
+  }
   return d;
 }
 
 }  // namespace
+
+std::vector<std::string> dictionary_patterns(const std::vector<std::string>& terms) {
+  auto word = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+  };
+  std::vector<std::string> out;
+  std::string cur;
+  std::size_t in_cur = 0;
+  for (const std::string& t : terms) {
+    std::string alt;
+    // \b only where the term has a word character at that end: "\bC++" would need a word
+    // character after the '+' and never match.
+    if (word(t.front())) alt += "\\b";
+    for (char c : t) {
+      // Escape ASCII punctuation only; UTF-8 bytes are literals to Hyperscan as they are.
+      if (!word(c) && c != ' ' && static_cast<unsigned char>(c) < 0x80) alt += '\\';
+      alt += c;
+    }
+    if (word(t.back())) alt += "\\b";
+    if (in_cur == kTermsPerPattern) {
+      out.push_back("(?i)(?:" + cur + ")");
+      cur.clear();
+      in_cur = 0;
+    }
+    if (in_cur) cur += '|';
+    cur += alt;
+    ++in_cur;
+  }
+  if (in_cur) out.push_back("(?i)(?:" + cur + ")");
+  return out;
+}
 
 std::string_view confidence_name(Confidence c) {
   switch (c) {
@@ -219,7 +370,7 @@ Result<DetectorSet> parse_pack(std::string_view yaml_text, std::string_view orig
     if (!dets->IsSequence()) return loc.at(*dets, "'detectors' must be a list");
     std::map<std::string, std::string> seen;  // id -> where
     for (const auto& item : *dets) {
-      auto d = parse_detector(loc, item);
+      auto d = parse_detector(loc, item, origin);
       if (!d) return d.error();
       auto [it, fresh] = seen.emplace(d->id, d->source);
       if (!fresh) {

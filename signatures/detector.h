@@ -24,6 +24,17 @@ enum class MaskRule : std::uint8_t {
   last4,         // everything else: *****6789
 };
 
+// Words near a match that make it likely to be what the detector is after ("card number"
+// before a 16-digit run, "passport" before A1234567). Keywords are compiled into the same
+// Hyperscan database as the patterns, so context costs no second pass over the bytes.
+struct ContextRule {
+  std::vector<std::string> keywords;   // case-insensitive, word-bounded literals
+  std::vector<std::string> detectors;  // ids whose validated matches count as context
+                                       // (an AWS secret near an AWS access key id)
+  std::uint32_t window = 64;           // bytes between the match and the keyword, either side
+  bool empty() const { return keywords.empty() && detectors.empty(); }
+};
+
 struct Detector {
   std::string id;        // stable, dotted: "pci.credit_card"
   std::string name;      // human: "Payment card number"
@@ -35,6 +46,10 @@ struct Detector {
   Confidence confidence = Confidence::medium;  // reported when the match validates
   std::uint32_t min_count = 1;  // matches needed in one content stream to report
   std::string source;           // "file:line" where it was defined, for errors
+  ContextRule context;          // raises a validated match to `high`
+  bool require_context = false; // report only matches with context inside the window
+  double entropy_min = 0;       // bits per character the canonical value needs; 0 = any
+  std::string dictionary;       // file the dictionary pattern came from, "" for none
 };
 
 struct DetectorSet {
@@ -42,12 +57,16 @@ struct DetectorSet {
   std::string digest;  // SHA-256 over the pack texts: a key for the compiled-db cache
 };
 
-// Parse one pack. `origin` names the text in errors ("starter.yaml").
+// Parse one pack. `origin` names the text in errors ("pci.yaml"); a `dictionary:` file is
+// read relative to the directory part of `origin`.
 Result<DetectorSet> parse_pack(std::string_view yaml_text, std::string_view origin);
 Result<DetectorSet> load_pack_file(const std::string& path);
 // Merge packs; duplicate ids are an error naming both places. The merged digest is the
 // SHA-256 of the member digests in order; a single set keeps its own digest.
 Result<DetectorSet> merge(std::vector<DetectorSet> sets);
+// A case-insensitive, word-bounded alternation of literal terms (one Hyperscan pattern per
+// chunk of terms): what a `dictionary:` file becomes. Terms are escaped, never regexes.
+std::vector<std::string> dictionary_patterns(const std::vector<std::string>& terms);
 // The packs embedded in the binary at build time.
 const DetectorSet& builtin_detectors();
 

@@ -19,7 +19,13 @@ struct Span {
 
 int collect(unsigned id, unsigned long long from, unsigned long long to, unsigned, void* ctx) {
   auto* c = static_cast<std::pair<const Database*, std::vector<Span>*>*>(ctx);
-  c->second->push_back({from, to, c->first->detector_of(id)});
+  // A context keyword is not a value; nor is a match its detector reports only with
+  // context, which a lone URL or file name does not carry.
+  if (!c->first->is_detector_pattern(id) ||
+      c->first->detectors()[c->first->detector_of(id)].require_context) {
+    return 0;
+  }
+  c->second->push_back({c->first->match_start(id, from, to), to, c->first->detector_of(id)});
   return 0;
 }
 

@@ -113,7 +113,10 @@ void StreamScan::move_from(StreamScan& other) noexcept {
   tail_len_ = std::exchange(other.tail_len_, 0);
   OPENSSL_cleanse(other.tail_.data(), other.tail_.size());
   recent_ = other.recent_;
+  recent_ok_ = other.recent_ok_;
   recent_next_ = other.recent_next_;
+  rings_ = std::move(other.rings_);
+  pending_ = std::move(other.pending_);
   added_ = other.added_;
   closed_ = std::exchange(other.closed_, true);
   cur_ = nullptr;
@@ -170,19 +173,22 @@ void StreamScan::scan_chunk(const std::uint8_t* data, std::size_t len) {
   sc.stats_.bytes += len;
   offset_ += len;
   keep_tail(data, len);
+  if (!pending_.empty()) expire_pending(false);
   cur_ = nullptr;
   cur_len_ = 0;
   cur_start_ = offset_;
 }
 
 void StreamScan::keep_tail(const std::uint8_t* data, std::size_t len) {
-  // Only the last kMaxMatchWidth bytes can still be part of a future match.
-  if (len >= kMaxMatchWidth) {
-    std::memcpy(tail_.data(), data + len - kMaxMatchWidth, kMaxMatchWidth);
-    tail_len_ = kMaxMatchWidth;
+  // Only the last `width` bytes (the database's widest pattern) can still be part of a
+  // future match.
+  const std::size_t width = std::min(owner_->db_->tail_width_, kMaxMatchWidth);
+  if (len >= width) {
+    std::memcpy(tail_.data(), data + len - width, width);
+    tail_len_ = static_cast<std::uint32_t>(width);
     return;
   }
-  std::size_t keep = std::min<std::size_t>(tail_len_, kMaxMatchWidth - len);
+  std::size_t keep = std::min<std::size_t>(tail_len_, width - len);
   std::memmove(tail_.data(), tail_.data() + tail_len_ - keep, keep);
   std::memcpy(tail_.data() + keep, data, len);
   tail_len_ = static_cast<std::uint32_t>(keep + len);
@@ -217,6 +223,8 @@ void StreamScan::close() {
   }
   OPENSSL_cleanse(tail_.data(), tail_.size());
   tail_len_ = 0;
+  // No more keywords can come: a match still waiting for its context never gets it.
+  expire_pending(true);
 }
 
 std::vector<const DetectorHit*> StreamScan::reportable() const {
@@ -232,49 +240,44 @@ std::vector<const DetectorHit*> StreamScan::reportable() const {
 void StreamScan::on_match(unsigned pattern_id, std::uint64_t from, std::uint64_t to) {
   Scanner& sc = *owner_;
   const Database& db = *sc.db_;
+  if (!db.is_detector_pattern(pattern_id)) {
+    on_keyword(static_cast<std::uint32_t>(pattern_id - db.pattern_detector_.size()), hs_base_ + to);
+    return;
+  }
   ++sc.stats_.raw_matches;
   std::uint32_t det = db.detector_of(pattern_id);
-  std::uint64_t abs_from = hs_base_ + from;
+  std::uint64_t abs_from = hs_base_ + db.match_start(pattern_id, from, to);
   std::uint64_t abs_to = hs_base_ + to;
 
-  for (const Span& s : recent_) {
-    if (s.detector == det && s.from == abs_from && s.to == abs_to) return;  // already counted
+  for (std::size_t i = 0; i < kRecentSpans; ++i) {
+    const Span& s = recent_[i];
+    if (s.detector != det) continue;
+    if (s.from == abs_from && s.to == abs_to) return;  // already counted
+    // Bounded repeats report one value at several ends ("a@b.example" and
+    // "a@b.example.com"): once one of them is accepted, the overlapping rest is the same
+    // value and must not count again.
+    if (recent_ok_[i] && abs_from < s.to && abs_to > s.from) return;
   }
-  recent_[recent_next_] = Span{abs_from, abs_to, det};
+  const std::uint32_t slot = recent_next_;
+  recent_[slot] = Span{abs_from, abs_to, det};
+  recent_ok_[slot] = false;
   recent_next_ = (recent_next_ + 1) % kRecentSpans;
 
-  // Rebuild the matched bytes: the part before cur_start_ is in the tail, the rest in the
-  // buffer being scanned. Compile-time width checks make a miss here impossible unless
-  // Hyperscan misbehaves; then the match is counted as rejected.
-  std::uint64_t width = abs_to - abs_from;
-  std::uint64_t window_start = cur_start_ - tail_len_;
-  if (width == 0 || width > kMaxMatchWidth || abs_from < window_start ||
-      abs_to > cur_start_ + cur_len_) {
+  // Compile-time width checks make a miss here impossible unless Hyperscan misbehaves;
+  // then the match is counted as rejected.
+  char buf[kMaxMatchWidth];
+  std::size_t n = 0;
+  if (!rebuild(abs_from, abs_to, buf, n)) {
     ++sc.stats_.rejected;
     return;
   }
-  char buf[kMaxMatchWidth];
-  std::size_t n = 0;
-  if (abs_from < cur_start_) {
-    std::size_t from_tail = static_cast<std::size_t>(std::min(abs_to, cur_start_) - abs_from);
-    std::memcpy(buf, tail_.data() + (abs_from - window_start), from_tail);
-    n = from_tail;
-  }
-  if (abs_to > cur_start_) {
-    std::uint64_t start = std::max(abs_from, cur_start_);
-    std::size_t from_cur = static_cast<std::size_t>(abs_to - start);
-    std::memcpy(buf + n, cur_ + (start - cur_start_), from_cur);
-    n += from_cur;
-  }
-
   std::string& canonical = sc.canonical_;
-  ValidatorFn fn = db.validators_[det];
-  bool ok = fn ? fn(std::string_view(buf, n), canonical)
-               : (canonical.assign(buf, n), true);
+  double entropy = -1;  // not measured
+  bool ok = validate(det, std::string_view(buf, n), entropy);
   if (ok) {
     ++sc.stats_.validated;
-    record(det, abs_from, canonical);
-    added_ = true;
+    recent_ok_[slot] = true;
+    if (accept(det, abs_from, abs_to, canonical, entropy)) added_ = true;
   } else {
     ++sc.stats_.rejected;
   }
@@ -283,24 +286,119 @@ void StreamScan::on_match(unsigned pattern_id, std::uint64_t from, std::uint64_t
   canonical.clear();
 }
 
-void StreamScan::record(std::uint32_t detector, std::uint64_t from, const std::string& canonical) {
-  Scanner& sc = *owner_;
-  const Detector& d = sc.db_->detectors()[detector];
-  DetectorHit* hit = nullptr;
-  for (DetectorHit& h : hits_) {
-    if (h.detector == detector) hit = &h;
+bool StreamScan::rebuild(std::uint64_t from, std::uint64_t to, char* buf, std::size_t& n) const {
+  // The part before cur_start_ is in the tail, the rest in the buffer being scanned.
+  n = 0;
+  const std::uint64_t width = to - from;
+  const std::uint64_t window_start = cur_start_ - tail_len_;
+  if (width == 0 || width > kMaxMatchWidth || from < window_start || to > cur_start_ + cur_len_) {
+    return false;
   }
-  if (!hit) {
-    hits_.push_back(DetectorHit{});
-    hit = &hits_.back();
-    hit->detector = detector;
-    hit->confidence = d.confidence;
-    hit->first_offset = from;
+  if (from < cur_start_) {
+    std::size_t from_tail = static_cast<std::size_t>(std::min(to, cur_start_) - from);
+    std::memcpy(buf, tail_.data() + (from - window_start), from_tail);
+    n = from_tail;
   }
-  ++hit->count;
-  hit->first_offset = std::min(hit->first_offset, from);
-  if (hit->hashes.size() >= kMaxMaskedPerHit) return;  // enough examples; keep counting
+  if (to > cur_start_) {
+    std::uint64_t start = std::max(from, cur_start_);
+    std::size_t from_cur = static_cast<std::size_t>(to - start);
+    std::memcpy(buf + n, cur_ + (start - cur_start_), from_cur);
+    n += from_cur;
+  }
+  return true;
+}
 
+bool StreamScan::validate(std::uint32_t det, std::string_view match, double& entropy) {
+  Scanner& sc = *owner_;
+  const Database& db = *sc.db_;
+  std::string& canonical = sc.canonical_;
+  ValidatorFn fn = db.validators_[det];
+  bool ok = fn ? fn(match, canonical) : (canonical.assign(match), true);
+  const Detector& d = db.detectors_[det];
+  if (ok && d.entropy_min > 0) {
+    entropy = shannon_entropy(canonical);
+    if (entropy < d.entropy_min) {
+      ok = false;
+      ++sc.stats_.low_entropy;
+    }
+  }
+  return ok;
+}
+
+void StreamScan::on_keyword(std::uint32_t keyword, std::uint64_t to) {
+  Scanner& sc = *owner_;
+  const Database& db = *sc.db_;
+  ++sc.stats_.context_hits;
+  const Database::Keyword& kw = db.keywords_[keyword];
+  const std::uint64_t len = kw.text.size();
+  ContextHit c{to >= len ? to - len : 0, to, keyword};
+  for (std::uint32_t det : kw.detectors) add_context(det, c);
+}
+
+bool StreamScan::accept(std::uint32_t det, std::uint64_t from, std::uint64_t to,
+                        const std::string& canonical, double entropy) {
+  const Database& db = *owner_->db_;
+  const Detector& d = db.detectors_[det];
+  const bool uses_context = db.ring_of_[det] != UINT32_MAX;
+  const ContextHit* c = uses_context ? find_context(det, from, to) : nullptr;
+  if (d.require_context && !c) {
+    // Not a finding yet: a keyword may still follow inside the window.
+    park(det, from, to, false, &canonical);
+    return false;
+  }
+  DetectorHit& hit = hit_for(det, from, entropy);
+  count(hit, from);
+  std::uint64_t h = 0;
+  if (hit.hashes.size() < kMaxMaskedPerHit && value_hash(canonical, h)) {
+    if (std::find(hit.hashes.begin(), hit.hashes.end(), h) == hit.hashes.end()) {
+      add_value(hit, h, mask_value(d.mask, canonical));
+    }
+  }
+  if (c) {
+    raise(hit, *c, from, to);
+  } else if (uses_context && hit.confidence < Confidence::high) {
+    park(det, from, to, true, nullptr);
+  }
+  // This match is context for the detectors that listen to this one (an AWS secret near
+  // its access key id). A match that is context for itself would be circular: skipped.
+  for (std::uint32_t listener : db.listeners_[det]) {
+    if (listener != det) add_context(listener, ContextHit{from, to, kFromDetector | det});
+  }
+  return true;
+}
+
+DetectorHit& StreamScan::hit_for(std::uint32_t det, std::uint64_t from, double entropy) {
+  for (DetectorHit& h : hits_) {
+    if (h.detector == det) return h;
+  }
+  const Detector& d = owner_->db_->detectors_[det];
+  DetectorHit& hit = hits_.emplace_back();
+  hit.detector = det;
+  hit.confidence = d.confidence;
+  hit.first_offset = from;
+  hit.reasons.push_back(d.validator.empty() ? std::string("pattern matched (no validator)")
+                                            : "validator " + d.validator + " passed");
+  if (entropy >= 0) {
+    char text[96];
+    std::snprintf(text, sizeof text, "entropy %.2f bits/char >= entropy_min %.2f", entropy,
+                  d.entropy_min);
+    hit.reasons.emplace_back(text);
+  }
+  return hit;
+}
+
+void StreamScan::count(DetectorHit& hit, std::uint64_t from) {
+  const Detector& d = owner_->db_->detectors_[hit.detector];
+  ++hit.count;
+  hit.first_offset = std::min(hit.first_offset, from);
+  if (d.min_count > 1 && hit.count == d.min_count && hit.reasons.size() < kMaxReasonsPerHit) {
+    hit.reasons.push_back("count " + std::to_string(hit.count) + " >= min_count " +
+                          std::to_string(d.min_count));
+  }
+}
+
+bool StreamScan::value_hash(const std::string& canonical, std::uint64_t& out) {
+  Scanner& sc = *owner_;
   unsigned char mac[EVP_MAX_MD_SIZE];
   std::size_t mac_len = 0;
   // Re-initialising with no key keeps the key set in the constructor.
@@ -309,13 +407,152 @@ void StreamScan::record(std::uint32_t detector, std::uint64_t from, const std::s
                      canonical.size()) != 1 ||
       EVP_MAC_final(sc.mac_, mac, &mac_len, sizeof mac) != 1 || mac_len < 8) {
     ++sc.stats_.hs_errors;  // counted with the engine errors: the value cannot be keyed
-    return;
+    return false;
   }
   std::uint64_t h = 0;
   for (int i = 0; i < 8; ++i) h = (h << 8) | mac[i];  // big-endian: the same on every host
-  if (std::find(hit->hashes.begin(), hit->hashes.end(), h) != hit->hashes.end()) return;
-  hit->hashes.push_back(h);
-  hit->masked.push_back(mask_value(d.mask, canonical));
+  out = h;
+  return true;
+}
+
+void StreamScan::add_value(DetectorHit& hit, std::uint64_t hash, std::string masked) {
+  hit.hashes.push_back(hash);
+  hit.masked.push_back(std::move(masked));
+}
+
+void StreamScan::add_context(std::uint32_t det, const ContextHit& c) {
+  const Database& db = *owner_->db_;
+  // One allocation per stream, on its first keyword; most streams carry none.
+  if (rings_.empty()) rings_.resize(db.ring_count_);
+  ContextRing& ring = rings_[db.ring_of_[det]];
+  ring.hits[ring.next] = c;
+  ring.next = (ring.next + 1) % kContextRing;
+  if (pending_.empty()) return;
+  // Matches before this keyword, still inside their window, are raised or confirmed now.
+  const std::uint32_t window = db.detectors_[det].context.window;
+  for (auto it = pending_.begin(); it != pending_.end();) {
+    const bool near = it->detector == det && c.to + window >= it->from && c.from <= it->to + window;
+    if (!near) {
+      ++it;
+      continue;
+    }
+    if (!it->counted) {
+      confirm(det, *it, c);
+    } else {
+      for (DetectorHit& hit : hits_) {
+        if (hit.detector == det) raise(hit, c, it->from, it->to);
+      }
+    }
+    it = pending_.erase(it);
+  }
+}
+
+void StreamScan::confirm(std::uint32_t det, Pending& p, const ContextHit& c) {
+  Scanner& sc = *owner_;
+  const Detector& d = sc.db_->detectors_[det];
+  std::uint64_t hash = p.hash;
+  bool hashed = p.hashed;
+  std::string masked = std::move(p.masked);
+  double entropy = -1;
+  if (sc.db_->reread_[det]) {
+    // Read the match again from the stream history and key it now. Its bytes are there
+    // unless a gap came in between (then nothing after the gap can vouch for it).
+    char buf[kMaxMatchWidth];
+    std::size_t n = 0;
+    const bool ok = rebuild(p.from, p.to, buf, n) && validate(det, std::string_view(buf, n), entropy);
+    if (ok) {
+      hashed = value_hash(sc.canonical_, hash);
+      masked = mask_value(d.mask, sc.canonical_);
+    }
+    OPENSSL_cleanse(buf, n);
+    OPENSSL_cleanse(sc.canonical_.data(), sc.canonical_.size());
+    sc.canonical_.clear();
+    if (!ok) {
+      ++sc.stats_.unconfirmed;
+      return;
+    }
+  }
+  DetectorHit& hit = hit_for(det, p.from, entropy);
+  count(hit, p.from);
+  if (hashed && hit.hashes.size() < kMaxMaskedPerHit &&
+      std::find(hit.hashes.begin(), hit.hashes.end(), hash) == hit.hashes.end()) {
+    add_value(hit, hash, std::move(masked));
+  }
+  added_ = true;
+  raise(hit, c, p.from, p.to);
+}
+
+const StreamScan::ContextHit* StreamScan::find_context(std::uint32_t det, std::uint64_t from,
+                                                      std::uint64_t to) const {
+  if (rings_.empty()) return nullptr;
+  const Database& db = *owner_->db_;
+  const std::uint32_t window = db.detectors_[det].context.window;
+  const ContextRing& ring = rings_[db.ring_of_[det]];
+  const ContextHit* best = nullptr;
+  for (const ContextHit& c : ring.hits) {
+    if (c.source == UINT32_MAX) continue;
+    if (c.to + window >= from && c.from <= to + window) {
+      if (!best || c.to > best->to) best = &c;  // the nearest one names the reason
+    }
+  }
+  return best;
+}
+
+void StreamScan::raise(DetectorHit& hit, const ContextHit& c, std::uint64_t from, std::uint64_t to) {
+  hit.confidence = Confidence::high;
+  for (const std::string& r : hit.reasons) {
+    if (r.starts_with("context ") || r.starts_with("paired with ")) return;  // one is enough
+  }
+  if (hit.reasons.size() >= kMaxReasonsPerHit) return;
+  const Database& db = *owner_->db_;
+  std::string where;
+  if (c.to <= from) {
+    where = std::to_string(from - c.to) + " bytes before";
+  } else if (c.from >= to) {
+    where = std::to_string(c.from - to) + " bytes after";
+  } else {
+    where = "overlapping";
+  }
+  if (c.source & kFromDetector) {
+    hit.reasons.push_back("paired with " + db.detectors_[c.source & ~kFromDetector].id + " " + where);
+  } else {
+    hit.reasons.push_back("context '" + db.keywords_[c.source].text + "' " + where);
+  }
+}
+
+void StreamScan::park(std::uint32_t det, std::uint64_t from, std::uint64_t to, bool counted,
+                      const std::string* canonical) {
+  Scanner& sc = *owner_;
+  if (pending_.size() >= kMaxPending) {
+    // Bounded: the oldest is the nearest to the end of its window anyway.
+    if (!pending_.front().counted) ++sc.stats_.unconfirmed;
+    pending_.erase(pending_.begin());
+  }
+  if (pending_.capacity() == 0) pending_.reserve(kMaxPending);
+  Pending& p = pending_.emplace_back();
+  p.from = from;
+  p.to = to;
+  p.detector = det;
+  p.counted = counted;
+  // Keyed and masked now only when the match could not be re-read when its keyword
+  // comes (Database::reread_).
+  if (canonical && !sc.db_->reread_[det]) {
+    p.hashed = value_hash(*canonical, p.hash);
+    p.masked = mask_value(sc.db_->detectors_[det].mask, *canonical);
+  }
+}
+
+void StreamScan::expire_pending(bool all) {
+  Scanner& sc = *owner_;
+  const Database& db = *sc.db_;
+  // A keyword that starts inside the window is seen once its last byte is scanned, so a
+  // match stays pending for its window plus the longest keyword.
+  std::erase_if(pending_, [&](const Pending& p) {
+    const std::uint64_t horizon = p.to + db.detectors_[p.detector].context.window + db.tail_width_;
+    if (!all && offset_ <= horizon) return false;
+    if (!p.counted) ++sc.stats_.unconfirmed;
+    return true;
+  });
 }
 
 }  // namespace dlp::signatures

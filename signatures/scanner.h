@@ -37,9 +37,12 @@ struct evp_mac_ctx_st;  // OpenSSL's EVP_MAC_CTX
 namespace dlp::signatures {
 
 // Longest match the scanner can validate; patterns wider than this are refused at compile.
+// Each stream keeps only as much history as the widest pattern of its database needs.
 inline constexpr std::size_t kMaxMatchWidth = 256;
 // Distinct masked values kept per finding (the count keeps counting past it).
 inline constexpr std::size_t kMaxMaskedPerHit = 16;
+// Reasons kept per finding: the first of each kind is what an analyst needs.
+inline constexpr std::size_t kMaxReasonsPerHit = 8;
 
 using HashKey = std::array<std::uint8_t, 32>;
 
@@ -70,8 +73,21 @@ class Database {
   std::size_t stream_state_size() const { return stream_size_; }
 
   // Internal to signatures/: pattern id -> detector index, key for value hashes.
+  // Context keywords are compiled into the same database after every detector pattern;
+  // their ids are not detector patterns and have no detector_of().
+  bool is_detector_pattern(unsigned pattern_id) const { return pattern_id < pattern_detector_.size(); }
   std::uint32_t detector_of(unsigned pattern_id) const { return pattern_detector_[pattern_id]; }
+  // Start of a detector pattern's match. Fixed-width patterns are compiled without
+  // Hyperscan's start-of-match tracking (it costs more than the rest of the scan for
+  // digit-heavy text), so their `from` is derived from the end.
+  unsigned long long match_start(unsigned pattern_id, unsigned long long from,
+                                 unsigned long long to) const {
+    const std::uint32_t w = pattern_width_[pattern_id];
+    return w ? to - w : from;
+  }
   const HashKey& key() const { return key_; }
+  // Distinct context keywords (lower case) compiled into the database.
+  std::size_t keyword_count() const { return keywords_.size(); }
 
  private:
   friend class StreamScan;
@@ -81,8 +97,30 @@ class Database {
   std::size_t stream_size_ = 0;
   std::vector<Detector> detectors_;
   std::vector<std::uint32_t> pattern_detector_;
+  std::vector<std::uint32_t> pattern_width_;  // fixed width, or 0: Hyperscan reports the start
   std::vector<ValidatorFn> validators_;  // per detector; nullptr = accept the raw match
   HashKey key_{};
+  // Context: one entry per distinct keyword, in pattern-id order after the detector
+  // patterns, with the detectors it is context for.
+  struct Keyword {
+    std::string text;
+    std::vector<std::uint32_t> detectors;
+  };
+  std::vector<Keyword> keywords_;
+  // Per detector: the detectors that count its validated matches as context.
+  std::vector<std::vector<std::uint32_t>> listeners_;
+  // Per detector: its slot among the context rings, or UINT32_MAX without context.
+  std::vector<std::uint32_t> ring_of_;
+  std::uint32_t ring_count_ = 0;
+  // Widest match of any pattern: how much history a stream must keep. It also covers,
+  // for each require_context detector whose window fits, the window plus its widest
+  // match and keyword, so a keyword after a match can re-read the match's bytes.
+  std::size_t tail_width_ = 0;
+  // Per detector: a pending require_context match is re-read from the stream history
+  // when its keyword comes (true), or keyed and masked when parked (false: windows wider
+  // than the history). Re-reading spares a keyed hash for every candidate that never
+  // sees context, which is nearly all of them.
+  std::vector<bool> reread_;
 };
 
 // One finding's worth of evidence: one detector in one content stream.
@@ -93,6 +131,9 @@ struct DetectorHit {
   std::vector<std::string> masked;       // distinct values, masked, first kMaxMaskedPerHit
   std::vector<std::uint64_t> hashes;     // keyed hashes of the same distinct values
   std::uint64_t first_offset = 0;        // stream offset of the first validated match
+  // Why it has its confidence, in the order learnt: "validator luhn passed",
+  // "context 'card number' 12 bytes before", "count 3 >= min_count 3" (first kMaxReasonsPerHit).
+  std::vector<std::string> reasons;
 };
 
 struct ScanStats {
@@ -101,6 +142,9 @@ struct ScanStats {
   std::uint64_t validated = 0;         // matches that passed their validator
   std::uint64_t rejected = 0;          // matches dropped by their validator
   std::uint64_t hs_errors = 0;
+  std::uint64_t context_hits = 0;      // context keyword matches (not in raw_matches)
+  std::uint64_t low_entropy = 0;       // validated but below the detector's entropy_min
+  std::uint64_t unconfirmed = 0;       // require_context matches that never saw context
 };
 
 class StreamScan;
@@ -160,11 +204,56 @@ class StreamScan {
     std::uint32_t detector = UINT32_MAX;
   };
   static constexpr std::size_t kRecentSpans = 8;
+  // A recent context keyword (or a validated match of a detector used as context).
+  struct ContextHit {
+    std::uint64_t from = 0;
+    std::uint64_t to = 0;
+    std::uint32_t source = UINT32_MAX;  // keyword index, or kFromDetector | detector
+  };
+  static constexpr std::uint32_t kFromDetector = 1u << 31;
+  // The newest keywords are the nearest ones, so a few per detector are enough.
+  static constexpr std::size_t kContextRing = 4;
+  struct ContextRing {
+    std::array<ContextHit, kContextRing> hits{};
+    std::uint32_t next = 0;
+  };
+  // A validated match whose window has not passed yet: a keyword after it may still raise
+  // it (counted) or confirm it (require_context, not yet counted). Only the keyed hash
+  // and the masked form are kept, never the cleartext.
+  struct Pending {
+    std::uint64_t from = 0;
+    std::uint64_t to = 0;
+    std::uint32_t detector = 0;
+    bool counted = false;
+    bool hashed = false;
+    std::uint64_t hash = 0;
+    std::string masked;
+  };
+  static constexpr std::size_t kMaxPending = 16;
 
   void scan_chunk(const std::uint8_t* data, std::size_t len);
   void keep_tail(const std::uint8_t* data, std::size_t len);
   void on_match(unsigned pattern_id, std::uint64_t from, std::uint64_t to);
-  void record(std::uint32_t detector, std::uint64_t from, const std::string& canonical);
+  void on_keyword(std::uint32_t keyword, std::uint64_t to);
+  bool accept(std::uint32_t detector, std::uint64_t from, std::uint64_t to,
+              const std::string& canonical, double entropy);
+  DetectorHit& hit_for(std::uint32_t detector, std::uint64_t from, double entropy);
+  void count(DetectorHit& hit, std::uint64_t from);
+  bool value_hash(const std::string& canonical, std::uint64_t& out);
+  void add_value(DetectorHit& hit, std::uint64_t hash, std::string masked);
+  void add_context(std::uint32_t detector, const ContextHit& c);
+  const ContextHit* find_context(std::uint32_t detector, std::uint64_t from, std::uint64_t to) const;
+  void raise(DetectorHit& hit, const ContextHit& c, std::uint64_t from, std::uint64_t to);
+  void park(std::uint32_t detector, std::uint64_t from, std::uint64_t to, bool counted,
+            const std::string* canonical);
+  void expire_pending(bool all);
+  // Copies the bytes [from, to) from the tail and the current write into `buf`; false if
+  // they are no longer (or not yet) there.
+  bool rebuild(std::uint64_t from, std::uint64_t to, char* buf, std::size_t& n) const;
+  // Runs the detector's validator and entropy gate on `match`, leaving the value in the
+  // scanner's canonical scratch (the caller wipes it).
+  bool validate(std::uint32_t detector, std::string_view match, double& entropy);
+  void confirm(std::uint32_t detector, Pending& p, const ContextHit& c);
   void release() noexcept;
   void move_from(StreamScan& other) noexcept;
 
@@ -181,6 +270,10 @@ class StreamScan {
   std::size_t cur_len_ = 0;
   std::uint64_t cur_start_ = 0;
   std::array<Span, kRecentSpans> recent_{};
+  std::array<bool, kRecentSpans> recent_ok_{};  // whether that span was accepted
+  // Per context-using detector, allocated on the first keyword of the stream.
+  std::vector<ContextRing> rings_;
+  std::vector<Pending> pending_;
   std::uint32_t recent_next_ = 0;
   bool added_ = false;
   bool closed_ = false;

@@ -3,6 +3,7 @@
 #include "signatures/validators.h"
 
 #include <array>
+#include <cmath>
 #include <cstdint>
 #include <initializer_list>
 
@@ -81,10 +82,29 @@ constexpr std::array<std::string_view, 8> kAwsKeyPrefixes{"AKIA", "ASIA", "AGPA"
 // of people as their own; they show up in test data and templates, never as a real leak.
 constexpr std::array<std::string_view, 2> kSsnAdvertising{"078051120", "219099999"};
 
-constexpr std::array<ValidatorEntry, 3> kRegistry{{
+constexpr std::array<ValidatorEntry, 22> kRegistry{{
     {"luhn", &validate_luhn, "payment card: Luhn checksum and a known issuer prefix/length"},
     {"us_ssn", &validate_us_ssn, "US SSN: SSA area/group/serial rules, advertising numbers"},
     {"aws_key_id", &validate_aws_key_id, "AWS access key id: known prefix, 20 chars A-Z2-7"},
+    {"us_itin", &validate_us_itin, "US ITIN: 9xx area, IRS group ranges 50-65, 70-88, 90-92, 94-99"},
+    {"track_data", &validate_track_data, "magnetic stripe track 1/2: card number (Luhn, issuer) and expiry"},
+    {"iban", &validate_iban, "IBAN: ISO 13616 registry country length and mod-97"},
+    {"bic", &validate_bic, "SWIFT/BIC (ISO 9362): 8 or 11 characters, ISO 3166 country"},
+    {"aba", &validate_aba, "US ABA routing number: Federal Reserve prefix and 3-7-1 checksum"},
+    {"aadhaar", &validate_aadhaar, "India Aadhaar: 12 digits, first 2-9, Verhoeff check digit"},
+    {"in_pan", &validate_in_pan, "India PAN: AAAPA9999A with a known holder-type letter"},
+    {"uk_nino", &validate_uk_nino, "UK National Insurance number: HMRC prefix and suffix rules"},
+    {"ca_sin", &validate_ca_sin, "Canadian SIN: 9 digits, Luhn, first digit not 0 or 8"},
+    {"us_phone", &validate_us_phone, "US/NANP phone: area code and exchange rules"},
+    {"email", &validate_email, "email address: RFC 5321 local part and domain label shapes"},
+    {"date", &validate_date, "calendar date (Y-M-D, M/D/Y or D.M.Y), year 1900-2099"},
+    {"npi", &validate_npi, "US NPI: 10 digits, Luhn over 80840 + number"},
+    {"dea", &validate_dea, "US DEA registration: registrant letter and DEA checksum"},
+    {"jwt", &validate_jwt, "JWT: base64url header that decodes to a JSON object with \"alg\""},
+    {"private_key", &validate_private_key, "private key block: BEGIN marker followed by key material"},
+    {"aws_secret_key", &validate_aws_secret_key, "AWS secret access key: 40 base64 chars, mixed classes"},
+    {"azure_storage_key", &validate_azure_storage_key, "Azure storage AccountKey: base64 of 64 bytes"},
+    {"assignment", &validate_assignment, "password=/secret: assignment: a non-placeholder value of 8+ chars"},
 }};
 
 }  // namespace
@@ -152,6 +172,525 @@ bool validate_aws_key_id(std::string_view match, std::string& canonical) {
     if (!is_base32_upper(c)) return false;
   }
   canonical.assign(match);
+  return true;
+}
+
+
+// ---------------------------------------------------------------------------------------
+// Validators added with the full detector library. Shared helpers first.
+
+namespace {
+
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_upper(char c) { return c >= 'A' && c <= 'Z'; }
+bool is_lower(char c) { return c >= 'a' && c <= 'z'; }
+bool is_alnum(char c) { return is_digit(c) || is_upper(c) || is_lower(c); }
+bool is_base64(char c) { return is_alnum(c) || c == '+' || c == '/'; }
+char to_upper(char c) { return is_lower(c) ? static_cast<char>(c - 'a' + 'A') : c; }
+char to_lower(char c) { return is_upper(c) ? static_cast<char>(c - 'A' + 'a') : c; }
+
+// Copies `match` without spaces and dashes into `canonical`.
+void compact(std::string_view match, std::string& canonical) {
+  canonical.clear();
+  for (char c : match) {
+    if (c != ' ' && c != '-') canonical.push_back(c);
+  }
+}
+
+struct IbanCountry {
+  char code[3];
+  std::uint8_t length;
+};
+
+// ISO 13616 IBAN registry (SWIFT, release of 2024): every country listed there and the
+// length of its IBANs. Territories that use their parent's format (GF, GP, JE, AX, ...)
+// write the parent's code and are covered by it.
+constexpr IbanCountry kIbanCountries[] = {
+    {"AD", 24}, {"AE", 23}, {"AL", 28}, {"AT", 20}, {"AZ", 28}, {"BA", 20}, {"BE", 16},
+    {"BG", 22}, {"BH", 22}, {"BI", 27}, {"BR", 29}, {"BY", 28}, {"CH", 21}, {"CR", 22},
+    {"CY", 28}, {"CZ", 24}, {"DE", 22}, {"DJ", 27}, {"DK", 18}, {"DO", 28}, {"EE", 20},
+    {"EG", 29}, {"ES", 24}, {"FI", 18}, {"FK", 18}, {"FO", 18}, {"FR", 27}, {"GB", 22},
+    {"GE", 22}, {"GI", 23}, {"GL", 18}, {"GR", 27}, {"GT", 28}, {"HN", 28}, {"HR", 21},
+    {"HU", 28}, {"IE", 22}, {"IL", 23}, {"IQ", 23}, {"IS", 26}, {"IT", 27}, {"JO", 30},
+    {"KW", 30}, {"KZ", 20}, {"LB", 28}, {"LC", 32}, {"LI", 21}, {"LT", 20}, {"LU", 20},
+    {"LV", 21}, {"LY", 25}, {"MC", 27}, {"MD", 24}, {"ME", 22}, {"MK", 19}, {"MN", 20},
+    {"MR", 27}, {"MT", 31}, {"MU", 30}, {"NI", 28}, {"NL", 18}, {"NO", 15}, {"OM", 23},
+    {"PK", 24}, {"PL", 28}, {"PS", 29}, {"PT", 25}, {"QA", 29}, {"RO", 24}, {"RS", 22},
+    {"RU", 33}, {"SA", 24}, {"SC", 31}, {"SD", 18}, {"SE", 24}, {"SI", 19}, {"SK", 24},
+    {"SM", 27}, {"SO", 23}, {"ST", 25}, {"SV", 28}, {"TL", 23}, {"TN", 24}, {"TR", 26},
+    {"UA", 29}, {"VA", 22}, {"VG", 24}, {"XK", 20}, {"YE", 30},
+};
+
+// ISO 3166-1 alpha-2, concatenated (two letters each), plus XK.
+constexpr std::string_view kIsoCountries =
+    "ADAEAFAGAIALAMAOAQARASATAUAWAXAZBABBBDBEBFBGBHBIBJBLBMBNBOBQBRBSBTBVBWBYBZCACCCDCFCGCH"
+    "CICKCLCMCNCOCRCUCVCWCXCYCZDEDJDKDMDODZECEEEGEHERESETFIFJFKFMFOFRGAGBGDGEGFGGGHGIGLGMGN"
+    "GPGQGRGSGTGUGWGYHKHMHNHRHTHUIDIEILIMINIOIQIRISITJEJMJOJPKEKGKHKIKMKNKPKRKWKYKZLALBLCLI"
+    "LKLRLSLTLULVLYMAMCMDMEMFMGMHMKMLMMMNMOMPMQMRMSMTMUMVMWMXMYMZNANCNENFNGNINLNONPNRNUNZOM"
+    "PAPEPFPGPHPKPLPMPNPRPSPTPWPYQARERORSRURWSASBSCSDSESGSHSISJSKSLSMSNSOSRSSSTSVSXSYSZTCTD"
+    "TFTGTHTJTKTLTMTNTOTRTTTVTWTZUAUGUMUSUYUZVAVCVEVGVIVNVUWFWSXKYEYTZAZMZW";
+
+// Verhoeff's dihedral-group tables (multiplication, permutation).
+constexpr std::uint8_t kVerhoeffD[10][10] = {
+    {0, 1, 2, 3, 4, 5, 6, 7, 8, 9}, {1, 2, 3, 4, 0, 6, 7, 8, 9, 5},
+    {2, 3, 4, 0, 1, 7, 8, 9, 5, 6}, {3, 4, 0, 1, 2, 8, 9, 5, 6, 7},
+    {4, 0, 1, 2, 3, 9, 5, 6, 7, 8}, {5, 9, 8, 7, 6, 0, 4, 3, 2, 1},
+    {6, 5, 9, 8, 7, 1, 0, 4, 3, 2}, {7, 6, 5, 9, 8, 2, 1, 0, 4, 3},
+    {8, 7, 6, 5, 9, 3, 2, 1, 0, 4}, {9, 8, 7, 6, 5, 4, 3, 2, 1, 0}};
+constexpr std::uint8_t kVerhoeffP[8][10] = {
+    {0, 1, 2, 3, 4, 5, 6, 7, 8, 9}, {1, 5, 7, 6, 2, 8, 3, 0, 9, 4},
+    {5, 8, 0, 3, 7, 9, 6, 1, 4, 2}, {8, 9, 1, 6, 0, 4, 3, 5, 2, 7},
+    {9, 4, 5, 3, 1, 2, 6, 8, 7, 0}, {4, 2, 8, 6, 5, 7, 3, 9, 0, 1},
+    {2, 7, 9, 3, 8, 0, 6, 4, 1, 5}, {7, 0, 4, 6, 9, 1, 3, 2, 5, 8}};
+
+int base64_value(char c) {
+  if (is_upper(c)) return c - 'A';
+  if (is_lower(c)) return c - 'a' + 26;
+  if (is_digit(c)) return c - '0' + 52;
+  if (c == '+' || c == '-') return 62;
+  if (c == '/' || c == '_') return 63;
+  return -1;
+}
+
+// Decodes the first `max_out` bytes of (url-safe or standard) base64 without padding into
+// `out`; returns the number of bytes, or -1 on a bad character.
+int base64_prefix(std::string_view in, char* out, int max_out) {
+  int n = 0;
+  unsigned acc = 0;
+  int bits = 0;
+  for (char c : in) {
+    if (c == '=') break;
+    int v = base64_value(c);
+    if (v < 0) return -1;
+    acc = (acc << 6) | static_cast<unsigned>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      if (n == max_out) return n;
+      out[n++] = static_cast<char>((acc >> bits) & 0xff);
+    }
+  }
+  return n;
+}
+
+bool days_ok(unsigned y, unsigned m, unsigned d) {
+  static constexpr unsigned kDays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  if (y < 1900 || y > 2099 || m < 1 || m > 12 || d < 1 || d > kDays[m - 1]) return false;
+  bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+  return !(m == 2 && d == 29 && !leap);
+}
+
+}  // namespace
+
+bool iban_mod97_ok(std::string_view iban) {
+  if (iban.size() < 5) return false;
+  unsigned rem = 0;
+  auto feed = [&rem](char c) {
+    if (is_digit(c)) {
+      rem = (rem * 10 + static_cast<unsigned>(c - '0')) % 97;
+    } else {
+      unsigned v = static_cast<unsigned>(to_upper(c) - 'A') + 10;  // A=10 .. Z=35
+      rem = (rem * 100 + v) % 97;
+    }
+  };
+  for (char c : iban.substr(4)) feed(c);
+  for (char c : iban.substr(0, 4)) feed(c);
+  return rem == 1;
+}
+
+unsigned iban_length(std::string_view country) {
+  for (const IbanCountry& c : kIbanCountries) {
+    if (country == std::string_view(c.code, 2)) return c.length;
+  }
+  return 0;
+}
+
+bool iso_country(std::string_view cc) {
+  if (cc.size() != 2) return false;
+  for (std::size_t i = 0; i + 1 < kIsoCountries.size(); i += 2) {
+    if (kIsoCountries.substr(i, 2) == cc) return true;
+  }
+  return false;
+}
+
+bool verhoeff_ok(std::string_view digits) {
+  if (digits.empty()) return false;
+  unsigned c = 0;
+  std::size_t i = 0;
+  for (auto it = digits.rbegin(); it != digits.rend(); ++it, ++i) {
+    if (!is_digit(*it)) return false;
+    c = kVerhoeffD[c][kVerhoeffP[i % 8][*it - '0']];
+  }
+  return c == 0;
+}
+
+bool aba_checksum_ok(std::string_view d) {
+  if (d.size() != 9) return false;
+  static constexpr unsigned kWeights[] = {3, 7, 1};
+  unsigned sum = 0;
+  for (std::size_t i = 0; i < 9; ++i) {
+    if (!is_digit(d[i])) return false;
+    sum += kWeights[i % 3] * static_cast<unsigned>(d[i] - '0');
+  }
+  return sum % 10 == 0;
+}
+
+double shannon_entropy(std::string_view text) {
+  if (text.empty()) return 0;
+  std::array<unsigned, 256> counts{};
+  for (char c : text) ++counts[static_cast<unsigned char>(c)];
+  double h = 0;
+  const double n = static_cast<double>(text.size());
+  for (unsigned k : counts) {
+    if (k == 0) continue;
+    double p = k / n;
+    h -= p * std::log2(p);
+  }
+  return h;
+}
+
+bool validate_us_itin(std::string_view match, std::string& canonical) {
+  if (!digits_only(match, canonical) || canonical.size() != 9 || canonical[0] != '9') return false;
+  // IRS: the fourth and fifth digits are 50-65, 70-88, 90-92 or 94-99.
+  unsigned group = prefix_value(std::string_view(canonical).substr(3), 2);
+  bool ok = (group >= 50 && group <= 65) || (group >= 70 && group <= 88) ||
+            (group >= 90 && group <= 92) || group >= 94;
+  return ok && prefix_value(std::string_view(canonical).substr(5), 4) != 0;
+}
+
+bool validate_track_data(std::string_view match, std::string& canonical) {
+  // Track 1: [%]B<PAN>^<NAME>^<YYMM><service>...; track 2: [;]<PAN>=<YYMM><service>...
+  std::size_t i = 0;
+  while (i < match.size() && (match[i] == '%' || match[i] == ';' || match[i] == 'B')) ++i;
+  std::size_t pan_end = match.find_first_of("^=", i);
+  if (pan_end == std::string_view::npos) return false;
+  std::size_t exp = match[pan_end] == '=' ? pan_end + 1 : match.find('^', pan_end + 1);
+  if (exp == std::string_view::npos) return false;
+  if (match[pan_end] == '^') ++exp;
+  if (exp + 7 > match.size()) return false;
+  for (std::size_t k = exp; k < exp + 7; ++k) {
+    if (!is_digit(match[k])) return false;
+  }
+  unsigned month = prefix_value(match.substr(exp + 2), 2);
+  if (month < 1 || month > 12) return false;
+  if (!digits_only(match.substr(i, pan_end - i), canonical)) return false;
+  return card_issuer_known(canonical) && luhn_checksum_ok(canonical);
+}
+
+bool validate_iban(std::string_view match, std::string& canonical) {
+  canonical.clear();
+  for (char c : match) {
+    if (c == ' ') continue;
+    if (!is_alnum(c)) return false;
+    canonical.push_back(to_upper(c));
+  }
+  if (canonical.size() < 15 || !is_upper(canonical[0]) || !is_upper(canonical[1]) ||
+      !is_digit(canonical[2]) || !is_digit(canonical[3])) {
+    return false;
+  }
+  return iban_length(std::string_view(canonical).substr(0, 2)) == canonical.size() &&
+         iban_mod97_ok(canonical);
+}
+
+bool validate_bic(std::string_view match, std::string& canonical) {
+  canonical.assign(match);
+  if (canonical.size() != 8 && canonical.size() != 11) return false;
+  for (std::size_t i = 0; i < 6; ++i) {
+    if (!is_upper(canonical[i])) return false;
+  }
+  for (std::size_t i = 6; i < canonical.size(); ++i) {
+    if (!is_upper(canonical[i]) && !is_digit(canonical[i])) return false;
+  }
+  // ISO 9362: location code's second character '0' marks a test BIC; a branch starting
+  // with 'X' is only ever "XXX" (the head office).
+  if (canonical[7] == '0') return false;
+  if (canonical.size() == 11 && canonical[8] == 'X' && canonical.substr(8) != "XXX") return false;
+  return iso_country(std::string_view(canonical).substr(4, 2));
+}
+
+bool validate_aba(std::string_view match, std::string& canonical) {
+  if (!digits_only(match, canonical) || canonical.size() != 9) return false;
+  // Federal Reserve routing symbols: 00-12 (banks), 21-32 (thrifts), 61-72 (electronic),
+  // 80 (traveller's cheques). 00 is only the US government's 000000518.
+  unsigned p = prefix_value(canonical, 2);
+  bool prefix_ok = p <= 12 || (p >= 21 && p <= 32) || (p >= 61 && p <= 72) || p == 80;
+  if (!prefix_ok || canonical == "000000000") return false;
+  return aba_checksum_ok(canonical);
+}
+
+bool validate_aadhaar(std::string_view match, std::string& canonical) {
+  // The grouped patterns take a delimiter on each side: trim to the digits.
+  while (!match.empty() && !is_digit(match.front())) match.remove_prefix(1);
+  while (!match.empty() && !is_digit(match.back())) match.remove_suffix(1);
+  if (!digits_only(match, canonical) || canonical.size() != 12) return false;
+  // UIDAI never issues numbers starting with 0 or 1.
+  if (canonical[0] < '2') return false;
+  return verhoeff_ok(canonical);
+}
+
+bool validate_in_pan(std::string_view match, std::string& canonical) {
+  canonical.assign(match);
+  if (canonical.size() != 10) return false;
+  for (std::size_t i = 0; i < 10; ++i) {
+    bool digit_place = i >= 5 && i <= 8;
+    if (digit_place ? !is_digit(canonical[i]) : !is_upper(canonical[i])) return false;
+  }
+  // Fourth letter: the holder type (Person, Company, HUF, Firm, AOP, Trust, BOI, Local
+  // authority, artificial Juridical person, Government).
+  static constexpr std::string_view kHolder = "PCHFATBLJG";
+  if (kHolder.find(canonical[3]) == std::string_view::npos) return false;
+  return canonical.substr(5, 4) != "0000";
+}
+
+bool validate_uk_nino(std::string_view match, std::string& canonical) {
+  compact(match, canonical);
+  if (canonical.size() != 9) return false;
+  for (std::size_t i = 0; i < 9; ++i) canonical[i] = to_upper(canonical[i]);
+  const char a = canonical[0], b = canonical[1];
+  if (!is_upper(a) || !is_upper(b)) return false;
+  for (std::size_t i = 2; i < 8; ++i) {
+    if (!is_digit(canonical[i])) return false;
+  }
+  if (canonical[8] < 'A' || canonical[8] > 'D') return false;
+  // HMRC: D, F, I, Q, U, V are never used; O not as the second letter; and the prefixes
+  // BG, GB, KN, NK, NT, TN and ZZ are not allocated.
+  static constexpr std::string_view kNever = "DFIQUV";
+  if (kNever.find(a) != std::string_view::npos || kNever.find(b) != std::string_view::npos ||
+      b == 'O') {
+    return false;
+  }
+  static constexpr std::array<std::string_view, 7> kBad{"BG", "GB", "KN", "NK", "NT", "TN", "ZZ"};
+  for (std::string_view p : kBad) {
+    if (std::string_view(canonical).substr(0, 2) == p) return false;
+  }
+  return true;
+}
+
+bool validate_ca_sin(std::string_view match, std::string& canonical) {
+  if (!digits_only(match, canonical) || canonical.size() != 9) return false;
+  // 0 is reserved for fictitious numbers and 8 is not allocated.
+  if (canonical[0] == '0' || canonical[0] == '8') return false;
+  return luhn_checksum_ok(canonical);
+}
+
+bool validate_us_phone(std::string_view match, std::string& canonical) {
+  canonical.clear();
+  for (char c : match) {
+    if (is_digit(c)) {
+      canonical.push_back(c);
+    } else if (c != ' ' && c != '-' && c != '.' && c != '(' && c != ')' && c != '+') {
+      return false;
+    }
+  }
+  if (canonical.size() == 11 && canonical[0] == '1') canonical.erase(0, 1);
+  if (canonical.size() != 10) return false;
+  // NANP: area code and exchange start with 2-9 and are not N11 service codes.
+  auto nxx_ok = [](std::string_view x) { return x[0] >= '2' && !(x[1] == '1' && x[2] == '1'); };
+  std::string_view d = canonical;
+  if (!nxx_ok(d.substr(0, 3)) || !nxx_ok(d.substr(3, 3))) return false;
+  // 555-0100..0199 are reserved for fiction (films, examples).
+  return !(d.substr(3, 3) == "555" && d.substr(6, 2) == "01");
+}
+
+bool validate_email(std::string_view match, std::string& canonical) {
+  // The pattern takes the delimiter after the domain: trim it (and a sentence's full stop).
+  while (!match.empty() && !is_alnum(match.back())) match.remove_suffix(1);
+  std::size_t at = match.find('@');
+  if (at == 0 || at == std::string_view::npos || at > 64) return false;
+  std::string_view local = match.substr(0, at), domain = match.substr(at + 1);
+  if (local.front() == '.' || local.back() == '.' || local.find("..") != std::string_view::npos) {
+    return false;
+  }
+  if (domain.empty() || domain.size() > 253) return false;
+  std::size_t label_start = 0;
+  std::size_t labels = 0;
+  for (std::size_t i = 0; i <= domain.size(); ++i) {
+    if (i == domain.size() || domain[i] == '.') {
+      std::string_view label = domain.substr(label_start, i - label_start);
+      if (label.empty() || label.front() == '-' || label.back() == '-') return false;
+      ++labels;
+      label_start = i + 1;
+    }
+  }
+  std::string_view tld = domain.substr(domain.rfind('.') + 1);
+  if (labels < 2 || tld.size() < 2) return false;
+  for (char c : tld) {
+    if (!is_upper(c) && !is_lower(c)) return false;
+  }
+  canonical.clear();
+  for (char c : match) canonical.push_back(to_lower(c));
+  return true;
+}
+
+bool validate_date(std::string_view match, std::string& canonical) {
+  // Three numbers with one kind of separator: Y-M-D when the first has four digits,
+  // D.M.Y with dots, M/D/Y (US) otherwise.
+  unsigned part[3] = {0, 0, 0};
+  std::size_t len[3] = {0, 0, 0};
+  char sep = 0;
+  std::size_t k = 0;
+  for (char c : match) {
+    if (is_digit(c)) {
+      if (len[k] == 4) return false;
+      part[k] = part[k] * 10 + static_cast<unsigned>(c - '0');
+      ++len[k];
+    } else if (c == '-' || c == '/' || c == '.') {
+      if ((sep && c != sep) || k == 2 || len[k] == 0) return false;
+      sep = c;
+      ++k;
+    } else {
+      return false;
+    }
+  }
+  if (k != 2 || len[2] == 0) return false;
+  unsigned y, m, d;
+  if (len[0] == 4) {
+    y = part[0], m = part[1], d = part[2];
+  } else if (len[2] == 4 && sep == '.') {
+    d = part[0], m = part[1], y = part[2];
+  } else if (len[2] == 4) {
+    m = part[0], d = part[1], y = part[2];
+  } else {
+    return false;
+  }
+  if (!days_ok(y, m, d)) return false;
+  unsigned ymd = y * 10000 + m * 100 + d;
+  canonical.assign(8, '0');
+  for (std::size_t i = 8; i-- > 0; ymd /= 10) canonical[i] = static_cast<char>('0' + ymd % 10);
+  return true;
+}
+
+bool validate_npi(std::string_view match, std::string& canonical) {
+  if (!digits_only(match, canonical) || canonical.size() != 10) return false;
+  if (canonical[0] != '1' && canonical[0] != '2') return false;
+  // CMS: the check digit is Luhn over the number prefixed with 80840 (the ISO card issuer
+  // prefix for US health); adding the prefix's fixed weighted sum (24) is the same thing.
+  unsigned sum = 24;
+  bool twice = true;  // rightmost digit of the first nine is doubled
+  for (std::size_t i = 9; i-- > 0;) {
+    unsigned v = static_cast<unsigned>(canonical[i] - '0');
+    if (twice) v = v * 2 > 9 ? v * 2 - 9 : v * 2;
+    sum += v;
+    twice = !twice;
+  }
+  unsigned check = (10 - sum % 10) % 10;
+  return check == static_cast<unsigned>(canonical[9] - '0');
+}
+
+bool validate_dea(std::string_view match, std::string& canonical) {
+  canonical.assign(match);
+  if (canonical.size() != 9) return false;
+  // Registrant type letter, then the registrant's last-name initial (or 9 for some
+  // business registrants), then six digits and a check digit.
+  static constexpr std::string_view kTypes = "ABCDEFGHJKLMPRSTUX";
+  if (kTypes.find(canonical[0]) == std::string_view::npos) return false;
+  if (!is_upper(canonical[1]) && canonical[1] != '9') return false;
+  unsigned d[7];
+  for (std::size_t i = 0; i < 7; ++i) {
+    if (!is_digit(canonical[2 + i])) return false;
+    d[i] = static_cast<unsigned>(canonical[2 + i] - '0');
+  }
+  unsigned sum = d[0] + d[2] + d[4] + 2 * (d[1] + d[3] + d[5]);
+  return sum % 10 == d[6];
+}
+
+bool validate_jwt(std::string_view match, std::string& canonical) {
+  // Header, a dot, then the payload, itself a JSON object ("eyJ" is base64url of '{"').
+  std::size_t dot = match.find('.');
+  if (dot == std::string_view::npos || match.substr(dot + 1, 3) != "eyJ") return false;
+  // The header: {"alg":...} or {"typ":...,"alg":...}; decoding 48 bytes is enough to see
+  // it is JSON and to find the algorithm, which every JWS and JWE header names.
+  char head[48];
+  int n = base64_prefix(match.substr(0, dot), head, sizeof head);
+  if (n < 8 || head[0] != '{') return false;
+  std::string_view h(head, static_cast<std::size_t>(n));
+  std::size_t q = h.find_first_not_of(" \t\r\n", 1);
+  if (q == std::string_view::npos || h[q] != '"') return false;
+  if (h.find("\"alg\"") == std::string_view::npos && h.find("\"typ\"") == std::string_view::npos &&
+      h.find("\"enc\"") == std::string_view::npos) {
+    return false;
+  }
+  canonical.assign(match);
+  return true;
+}
+
+bool validate_private_key(std::string_view match, std::string& canonical) {
+  // Canonical: the key material after the BEGIN line (the same key found twice hashes the
+  // same); a block whose body has not started within the match keeps the whole marker.
+  std::size_t begin = match.find("-----BEGIN ");
+  if (begin == std::string_view::npos) return false;
+  std::size_t close = match.find("-----", begin + 11);
+  if (close == std::string_view::npos) return false;
+  canonical.clear();
+  for (char c : match.substr(close + 5)) {
+    if (is_base64(c) || c == '=') canonical.push_back(c);
+  }
+  if (canonical.size() < 4) canonical.assign(match.substr(begin, close + 5 - begin));
+  return true;
+}
+
+bool validate_aws_secret_key(std::string_view match, std::string& canonical) {
+  // The pattern includes the delimiter on either side (base64 has no word boundary).
+  std::size_t b = 0, e = match.size();
+  while (b < e && !is_base64(match[b])) ++b;
+  while (e > b && !is_base64(match[e - 1])) --e;
+  std::string_view v = match.substr(b, e - b);
+  if (v.size() != 40) return false;
+  bool upper = false, lower = false, digit = false;
+  for (char c : v) {
+    if (!is_base64(c)) return false;
+    upper |= is_upper(c);
+    lower |= is_lower(c);
+    digit |= is_digit(c);
+  }
+  // 40 random base64 characters miss a class with odds below 1e-4; hex digests, words
+  // and paths (the usual 40-character runs) miss one.
+  if (!(upper && lower && digit)) return false;
+  canonical.assign(v);
+  return true;
+}
+
+bool validate_azure_storage_key(std::string_view match, std::string& canonical) {
+  std::size_t eq = match.find('=');
+  if (eq == std::string_view::npos) return false;
+  std::string_view key = match.substr(eq + 1);
+  if (key.size() != 88 || key.substr(86) != "==") return false;
+  char bytes[64];
+  if (base64_prefix(key.substr(0, 86), bytes, sizeof bytes) != 64) return false;
+  std::fill(std::begin(bytes), std::end(bytes), 0);
+  canonical.assign(key);
+  return true;
+}
+
+bool validate_assignment(std::string_view match, std::string& canonical) {
+  // name ["']? [=:] ["']? value: the value is what follows the first '=' or ':'.
+  std::size_t op = match.find_first_of("=:");
+  if (op == std::string_view::npos) return false;
+  std::string_view v = match.substr(op + 1);
+  auto junk = [](char c) {
+    return c == ' ' || c == '\t' || c == '"' || c == '\'' || c == '&' || c == ',' || c == ';' ||
+           c == '<' || c == '>' || c == '\r' || c == '\n';
+  };
+  while (!v.empty() && junk(v.front())) v.remove_prefix(1);
+  while (!v.empty() && junk(v.back())) v.remove_suffix(1);
+  if (v.size() < 8) return false;
+  // Templates, placeholders and masked values are not secrets.
+  static constexpr std::array<std::string_view, 8> kPlaceholder{
+      "${", "{{", "%s", "<", "xxxx", "****", "changeme", "password"};
+  // Compared case-insensitively in place: no copy of the value besides `canonical`.
+  auto contains = [v](std::string_view needle) {
+    for (std::size_t i = 0; i + needle.size() <= v.size(); ++i) {
+      std::size_t k = 0;
+      while (k < needle.size() && to_lower(v[i + k]) == needle[k]) ++k;
+      if (k == needle.size()) return true;
+    }
+    return false;
+  };
+  for (std::string_view p : kPlaceholder) {
+    if (contains(p)) return false;
+  }
+  if (contains("undefined") && v.size() == 9) return false;
+  canonical.assign(v);
   return true;
 }
 

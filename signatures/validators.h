@@ -36,9 +36,41 @@ bool luhn_checksum_ok(std::string_view digits);
 // Whether a digits-only card number has a prefix and length some issuer uses.
 bool card_issuer_known(std::string_view digits);
 
+// ISO 7064 MOD 97-10 over an IBAN (country and check digits moved to the end).
+bool iban_mod97_ok(std::string_view compact_iban);
+// Length the ISO 13616 IBAN registry gives a country's IBAN; 0 for a country not in it.
+unsigned iban_length(std::string_view country);
+// ISO 3166-1 alpha-2 country code (plus XK, which SWIFT uses for Kosovo).
+bool iso_country(std::string_view two_letters);
+// Verhoeff check over a digits-only string including its check digit.
+bool verhoeff_ok(std::string_view digits);
+// ABA routing number checksum: 3-7-1 weights, sum divisible by 10.
+bool aba_checksum_ok(std::string_view nine_digits);
+// Shannon entropy in bits per character.
+double shannon_entropy(std::string_view text);
+
 // Registered validators.
 bool validate_luhn(std::string_view match, std::string& canonical);
 bool validate_us_ssn(std::string_view match, std::string& canonical);
 bool validate_aws_key_id(std::string_view match, std::string& canonical);
+bool validate_us_itin(std::string_view match, std::string& canonical);
+bool validate_track_data(std::string_view match, std::string& canonical);
+bool validate_iban(std::string_view match, std::string& canonical);
+bool validate_bic(std::string_view match, std::string& canonical);
+bool validate_aba(std::string_view match, std::string& canonical);
+bool validate_aadhaar(std::string_view match, std::string& canonical);
+bool validate_in_pan(std::string_view match, std::string& canonical);
+bool validate_uk_nino(std::string_view match, std::string& canonical);
+bool validate_ca_sin(std::string_view match, std::string& canonical);
+bool validate_us_phone(std::string_view match, std::string& canonical);
+bool validate_email(std::string_view match, std::string& canonical);
+bool validate_date(std::string_view match, std::string& canonical);
+bool validate_npi(std::string_view match, std::string& canonical);
+bool validate_dea(std::string_view match, std::string& canonical);
+bool validate_jwt(std::string_view match, std::string& canonical);
+bool validate_private_key(std::string_view match, std::string& canonical);
+bool validate_aws_secret_key(std::string_view match, std::string& canonical);
+bool validate_azure_storage_key(std::string_view match, std::string& canonical);
+bool validate_assignment(std::string_view match, std::string& canonical);
 
 }  // namespace dlp::signatures

@@ -43,18 +43,40 @@ TEST(SignaturesDatabase, BuiltinCompilesInStreamAndBlockMode) {
   EXPECT_EQ((*s)->mode(), DbMode::stream);
   EXPECT_NE((*s)->raw(), nullptr);
   EXPECT_GT((*s)->stream_state_size(), 0u);
-  EXPECT_EQ((*s)->detectors().size(), 3u);
+  EXPECT_EQ((*s)->detectors().size(), builtin_detectors().detectors.size());
   EXPECT_EQ((*s)->key(), test_key());
-  // Pattern ids run through the detectors in order.
-  std::size_t card_patterns = builtin_detectors().detectors[0].patterns.size();
+  // Pattern ids run through the detectors in order, then the context keywords.
+  std::size_t first_patterns = builtin_detectors().detectors[0].patterns.size();
+  std::size_t all_patterns = 0;
+  for (const Detector& d : builtin_detectors().detectors) all_patterns += d.patterns.size();
   EXPECT_EQ((*s)->detector_of(0), 0u);
-  EXPECT_EQ((*s)->detector_of(static_cast<unsigned>(card_patterns - 1)), 0u);
-  EXPECT_EQ((*s)->detector_of(static_cast<unsigned>(card_patterns)), 1u);
+  EXPECT_EQ((*s)->detector_of(static_cast<unsigned>(first_patterns - 1)), 0u);
+  EXPECT_EQ((*s)->detector_of(static_cast<unsigned>(first_patterns)), 1u);
+  EXPECT_TRUE((*s)->is_detector_pattern(static_cast<unsigned>(all_patterns - 1)));
+  EXPECT_FALSE((*s)->is_detector_pattern(static_cast<unsigned>(all_patterns)));
+  EXPECT_GT((*s)->keyword_count(), 50u);
 
   auto b = Database::compile(builtin_detectors(), test_key(), DbMode::block);
   ASSERT_TRUE(b.ok()) << b.error().message;
   EXPECT_EQ((*b)->mode(), DbMode::block);
   EXPECT_EQ((*b)->stream_state_size(), 0u);
+}
+
+TEST(SignaturesDatabase, ContextDetectorsMustExistAndKeywordsAreShared) {
+  DetectorSet set = one("t.a", {"aaa\\d{3}"});
+  set.detectors[0].context.detectors = {"t.missing"};
+  EXPECT_EQ(compile_error(set), "detector 't.a': context detector 't.missing' is not defined");
+
+  DetectorSet two = one("t.a", {"aaa\\d{3}"});
+  two.detectors[0].context.keywords = {"Code", "key"};
+  Detector b = two.detectors[0];
+  b.id = "t.b";
+  b.context.keywords = {"CODE", "other"};
+  two.detectors.push_back(b);
+  auto db = Database::compile(two, test_key());
+  ASSERT_TRUE(db.ok()) << db.error().message;
+  // "code" is one literal in the database, shared by both detectors (case-insensitive).
+  EXPECT_EQ((*db)->keyword_count(), 3u);
 }
 
 TEST(SignaturesDatabase, SyntaxErrorNamesDetectorPatternAndReason) {

@@ -213,30 +213,151 @@ TEST(SignaturesPack, LoadPackFileReportsPathAndLine) {
   std::remove(path.c_str());
 }
 
-TEST(SignaturesPack, StarterPackFileMatchesTheEmbeddedCopy) {
+std::string source_dir() {
   // ctest sets DLP_SOURCE_DIR; run by hand, find the tree from this file's own path.
   const char* env = std::getenv("DLP_SOURCE_DIR");
-  std::string src = env ? env : std::string(__FILE__).substr(0, std::string(__FILE__).rfind("/tests/"));
-  auto file = load_pack_file(src + "/signatures/packs/starter.yaml");
-  ASSERT_TRUE(file.ok()) << file.error().message;
+  return env ? env : std::string(__FILE__).substr(0, std::string(__FILE__).rfind("/tests/"));
+}
+
+// Replaces the starter-pack test: the embedded copy is now every pack file, merged in
+// file-name order, and the three starter ids keep their meaning.
+TEST(SignaturesPack, BuiltinPacksAreThePackFilesInNameOrder) {
+  const std::string dir = source_dir() + "/signatures/packs/";
+  std::vector<DetectorSet> sets;
+  for (const char* f : {"corporate.yaml", "health.yaml", "pci.yaml", "pii.yaml", "secrets.yaml"}) {
+    auto s = load_pack_file(dir + f);
+    ASSERT_TRUE(s.ok()) << s.error().message;
+    sets.push_back(std::move(*s));
+  }
+  auto merged = merge(std::move(sets));
+  ASSERT_TRUE(merged.ok()) << merged.error().message;
   const DetectorSet& builtin = builtin_detectors();
-  // With one embedded pack the merged digest is that pack's own digest.
-  EXPECT_EQ(builtin.digest, file->digest);
-  ASSERT_EQ(builtin.detectors.size(), 3u);
-  EXPECT_EQ(builtin.detectors[0].id, "pci.credit_card");
-  EXPECT_EQ(builtin.detectors[0].category, "credit_card");
-  EXPECT_EQ(builtin.detectors[0].validator, "luhn");
-  EXPECT_EQ(builtin.detectors[0].mask, MaskRule::first6_last4);
-  EXPECT_EQ(builtin.detectors[0].source, "starter.yaml:9");
-  EXPECT_EQ(builtin.detectors[1].id, "pii.us_ssn");
-  EXPECT_EQ(builtin.detectors[1].category, "us_ssn");
-  EXPECT_EQ(builtin.detectors[1].validator, "us_ssn");
-  EXPECT_EQ(builtin.detectors[1].mask, MaskRule::last4);
-  EXPECT_EQ(builtin.detectors[2].id, "secrets.aws_access_key");
-  EXPECT_EQ(builtin.detectors[2].category, "aws_access_key");
-  EXPECT_EQ(builtin.detectors[2].validator, "aws_key_id");
-  EXPECT_EQ(builtin.detectors[2].confidence, Confidence::high);
+  EXPECT_EQ(builtin.digest, merged->digest);
+  ASSERT_EQ(builtin.detectors.size(), merged->detectors.size());
+  for (std::size_t i = 0; i < builtin.detectors.size(); ++i) {
+    EXPECT_EQ(builtin.detectors[i].id, merged->detectors[i].id);
+    EXPECT_EQ(builtin.detectors[i].patterns, merged->detectors[i].patterns);
+  }
+  auto find = [&](const std::string& id) -> const Detector* {
+    for (const Detector& d : builtin.detectors) {
+      if (d.id == id) return &d;
+    }
+    return nullptr;
+  };
+  const Detector* card = find("pci.credit_card");
+  ASSERT_NE(card, nullptr);
+  EXPECT_EQ(card->category, "credit_card");
+  EXPECT_EQ(card->validator, "luhn");
+  EXPECT_EQ(card->mask, MaskRule::first6_last4);
+  EXPECT_EQ(card->source, "pci.yaml:9");
+  EXPECT_EQ(card->confidence, Confidence::medium);  // changed: high needs context now
+  EXPECT_FALSE(card->context.keywords.empty());
+  const Detector* ssn = find("pii.us_ssn");
+  ASSERT_NE(ssn, nullptr);
+  EXPECT_EQ(ssn->category, "us_ssn");
+  EXPECT_EQ(ssn->validator, "us_ssn");
+  EXPECT_EQ(ssn->mask, MaskRule::last4);
+  const Detector* aws = find("secrets.aws_access_key");
+  ASSERT_NE(aws, nullptr);
+  EXPECT_EQ(aws->category, "aws_access_key");
+  EXPECT_EQ(aws->validator, "aws_key_id");
+  EXPECT_EQ(aws->confidence, Confidence::high);
+  const Detector* secret = find("secrets.aws_secret_key");
+  ASSERT_NE(secret, nullptr);
+  EXPECT_TRUE(secret->require_context);
+  EXPECT_EQ(secret->context.detectors, std::vector<std::string>{"secrets.aws_access_key"});
+  EXPECT_DOUBLE_EQ(secret->entropy_min, 4.0);
+  EXPECT_EQ(secret->context.window, 128u);
   EXPECT_EQ(&builtin_detectors(), &builtin);  // parsed once
+}
+
+constexpr const char* kHead = "detectors:\n  - id: a.b\n    category: c\n    patterns: ['x\\d{3}']\n";
+
+TEST(SignaturesPack, ContextRequireContextAndEntropyParse) {
+  auto r = parse_pack(std::string(kHead) +
+                          "    context:\n      keywords: [card number, CVV]\n"
+                          "      detectors: [x.y]\n      window: 40\n"
+                          "    require_context: true\n    entropy_min: 3.5\n",
+                      "t.yaml");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  const Detector& d = r->detectors[0];
+  EXPECT_EQ(d.context.keywords, (std::vector<std::string>{"card number", "CVV"}));
+  EXPECT_EQ(d.context.detectors, std::vector<std::string>{"x.y"});
+  EXPECT_EQ(d.context.window, 40u);
+  EXPECT_TRUE(d.require_context);
+  EXPECT_DOUBLE_EQ(d.entropy_min, 3.5);
+  // Defaults: no context, not required, no entropy gate, window 64 once context is given.
+  auto plain = parse_pack(std::string(kHead) + "    context: {keywords: [k]}\n", "t.yaml");
+  ASSERT_TRUE(plain.ok());
+  EXPECT_EQ(plain->detectors[0].context.window, 64u);
+  EXPECT_FALSE(plain->detectors[0].require_context);
+  EXPECT_EQ(plain->detectors[0].entropy_min, 0);
+}
+
+TEST(SignaturesPack, BadContextRequireContextAndEntropyAreRefusedWithTheLine) {
+  const std::string head = kHead;
+  EXPECT_EQ(error_of(head + "    context:\n      keywords: [a]\n      windw: 3\n"),
+            "t.yaml:7: detector 'a.b': unknown context key 'windw'");
+  EXPECT_EQ(error_of(head + "    context:\n      keywords: [a]\n      window: 0\n"),
+            "t.yaml:7: detector 'a.b': bad context window '0' (bytes, 1..65536)");
+  EXPECT_EQ(error_of(head + "    context:\n      keywords: [a]\n      window: 99999999\n"),
+            "t.yaml:7: detector 'a.b': bad context window '99999999' (bytes, 1..65536)");
+  EXPECT_EQ(error_of(head + "    context: [a, b]\n"),
+            "t.yaml:5: detector 'a.b': 'context' must be a mapping (keywords, detectors, window)");
+  EXPECT_EQ(error_of(head + "    context:\n      window: 5\n"),
+            "t.yaml:6: detector 'a.b': 'context' needs keywords or detectors");
+  EXPECT_EQ(error_of(head + "    context:\n      keywords: card\n"),
+            "t.yaml:6: detector 'a.b': context keywords must be a list");
+  EXPECT_EQ(error_of(head + "    context:\n      detectors: [Bad Id]\n"),
+            "t.yaml:6: detector 'a.b': bad detector id 'Bad Id' in context");
+  EXPECT_EQ(error_of(head + "    require_context: yes please\n"),
+            "t.yaml:5: detector 'a.b': bad require_context 'yes please' (true|false)");
+  EXPECT_EQ(error_of(head + "    require_context: true\n"),
+            "t.yaml:5: detector 'a.b': require_context without a 'context'");
+  EXPECT_EQ(error_of(head + "    entropy_min: high\n"),
+            "t.yaml:5: detector 'a.b': bad entropy_min 'high' (bits per character, 0..8)");
+  EXPECT_EQ(error_of(head + "    entropy_min: 9\n"),
+            "t.yaml:5: detector 'a.b': bad entropy_min '9' (bits per character, 0..8)");
+}
+
+TEST(SignaturesPack, DictionaryFileBecomesAnEscapedCaseInsensitiveAlternation) {
+  const std::string dir = testing::TempDir();
+  {
+    std::ofstream out(dir + "sig_codenames.txt");
+    out << "# codenames of unreleased products\nBlue Falcon\n\n  nightjar  \nC++ Next\n";
+  }
+  const std::string pack = dir + "sig_dict_pack.yaml";
+  {
+    std::ofstream out(pack);
+    out << "detectors:\n  - id: corp.codename\n    category: codename\n"
+           "    dictionary: sig_codenames.txt\n";
+  }
+  auto r = load_pack_file(pack);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  const Detector& d = r->detectors[0];
+  EXPECT_EQ(d.dictionary, dir + "sig_codenames.txt");
+  ASSERT_EQ(d.patterns.size(), 1u);
+  EXPECT_EQ(d.patterns[0], R"((?i)(?:\bBlue Falcon\b|\bnightjar\b|\bC\+\+ Next\b))");
+
+  {
+    std::ofstream out(pack);
+    out << "detectors:\n  - id: corp.codename\n    category: codename\n"
+           "    dictionary: sig_missing.txt\n";
+  }
+  auto bad = load_pack_file(pack);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().message, pack + ":4: detector 'corp.codename': cannot open dictionary '" +
+                                     dir + "sig_missing.txt'");
+  std::remove(pack.c_str());
+  std::remove((dir + "sig_codenames.txt").c_str());
+}
+
+TEST(SignaturesPack, DictionaryPatternsAreChunked) {
+  std::vector<std::string> terms;
+  for (int i = 0; i < 1100; ++i) terms.push_back("term" + std::to_string(i));
+  auto pats = dictionary_patterns(terms);
+  ASSERT_EQ(pats.size(), 3u);  // 512 + 512 + 76
+  EXPECT_TRUE(pats[2].starts_with("(?i)(?:\\bterm1024\\b|\\bterm1025\\b|")) << pats[2].substr(0, 40);
 }
 
 TEST(SignaturesPack, ConfidenceNames) {

@@ -29,8 +29,21 @@ std::shared_ptr<const Database> compile_or_die(const DetectorSet& set, DbMode mo
   return db.ok() ? *db : nullptr;
 }
 
+// The three detectors these tests were written against, taken from the built-in packs by
+// id so that their indexes stay 0, 1, 2 whatever else the packs hold.
+DetectorSet starter_set() {
+  DetectorSet s;
+  for (const char* id : {"pci.credit_card", "pii.us_ssn", "secrets.aws_access_key"}) {
+    for (const Detector& d : builtin_detectors().detectors) {
+      if (d.id == id) s.detectors.push_back(d);
+    }
+  }
+  EXPECT_EQ(s.detectors.size(), 3u);
+  return s;
+}
+
 const std::shared_ptr<const Database>& starter() {
-  static const auto db = compile_or_die(builtin_detectors());
+  static const auto db = compile_or_die(starter_set());
   return db;
 }
 
@@ -126,7 +139,9 @@ TEST(SignaturesScanner, ByteAtATimeFindsEveryDetector) {
   ASSERT_TRUE(ssn && card && aws);
   EXPECT_EQ(ssn->masked, std::vector<std::string>{"*****9998"});
   EXPECT_EQ(ssn->first_offset, 4u);
-  EXPECT_EQ(ssn->confidence, Confidence::medium);
+  // Changed with context scoring: "ssn=" right before the number is a context keyword,
+  // so the validated SSN is high (without it, medium: see ContextRaisesConfidence).
+  EXPECT_EQ(ssn->confidence, Confidence::high);
   EXPECT_EQ(card->masked, std::vector<std::string>{"601100******9424"});
   EXPECT_EQ(card->first_offset, 21u);
   EXPECT_EQ(aws->masked, std::vector<std::string>{"****************MPLE"});
@@ -292,7 +307,7 @@ TEST(SignaturesScanner, HashIsKeyedHmacSha256FirstEightBytesBigEndian) {
   // Same value, grouped, same hash; another key, another hash.
   Outcome grouped = scan({"4111-1111-1111-1111 "});
   EXPECT_EQ(grouped.hits[0].hashes[0], expect);
-  auto other_db = compile_or_die(builtin_detectors(), DbMode::stream, test_key(99));
+  auto other_db = compile_or_die(starter_set(), DbMode::stream, test_key(99));
   Outcome other = scan({"4111111111111111 "}, other_db);
   EXPECT_NE(other.hits[0].hashes[0], expect);
 }
@@ -428,7 +443,7 @@ TEST(SignaturesScanner, ManyStreamsOnOneScannerAreIndependent) {
 }
 
 TEST(SignaturesScanner, BlockModeScansEachWriteOnItsOwn) {
-  auto db = compile_or_die(builtin_detectors(), DbMode::block);
+  auto db = compile_or_die(starter_set(), DbMode::block);
   Outcome whole = scan({"a=4111111111111111 b=123-45-6789"}, db);
   ASSERT_EQ(whole.hits.size(), 2u);
   EXPECT_EQ(hit_of(whole, kCard)->first_offset, 2u);

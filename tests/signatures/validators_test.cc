@@ -22,7 +22,12 @@ TEST(SignaturesValidators, RegistryFindsEveryStarterValidatorByName) {
   EXPECT_EQ(find_validator("aws_key_id"), &validate_aws_key_id);
   EXPECT_EQ(find_validator("mod97"), nullptr);
   EXPECT_EQ(find_validator(""), nullptr);
-  EXPECT_EQ(validators().size(), 3u);
+  // Changed with the full library: every registered validator is found by its own name.
+  EXPECT_EQ(validators().size(), 22u);
+  for (const ValidatorEntry& v : validators()) {
+    EXPECT_EQ(find_validator(v.name), v.fn) << v.name;
+    EXPECT_FALSE(v.summary.empty()) << v.name;
+  }
 }
 
 TEST(SignaturesValidators, LuhnAcceptsPublishedTestCards) {
@@ -118,6 +123,212 @@ TEST(SignaturesValidators, AwsKeyIdChecksPrefixLengthAndCharset) {
   EXPECT_FALSE(run(validate_aws_key_id, "AKIAIOSFODNN1EXAMPLE"));   // nor is 1
   EXPECT_FALSE(run(validate_aws_key_id, "AKIAiosfodnn7example"));   // lower case
   EXPECT_FALSE(run(validate_aws_key_id, "ABIAIOSFODNN7EXAMPLE"));   // unknown prefix
+}
+
+// ---------------------------------------------------------------- full library validators
+
+std::string canon(ValidatorFn fn, std::string_view match) {
+  std::string c;
+  EXPECT_TRUE(fn(match, c)) << match;
+  return c;
+}
+
+TEST(SignaturesValidators, IbanRegistryExamplesPassAndNearMissesFail) {
+  // Examples printed in the ISO 13616 registry / national bank documentation.
+  for (const char* iban : {"GB82WEST12345698765432", "DE89370400440532013000",
+                           "FR1420041010050500013M02606", "NL91ABNA0417164300", "BE68539007547034",
+                           "CH9300762011623852957", "NO9386011117947", "MT84MALT011000012345MTLCAST001S",
+                           "SA0380000000608010167519", "SE4550000000058398257466",
+                           "LC55HEMM000100010012001200023015", "RU0304452522540817810538091310419"}) {
+    EXPECT_TRUE(run(validate_iban, iban)) << iban;
+  }
+  EXPECT_EQ(canon(validate_iban, "GB82 WEST 1234 5698 7654 32"), "GB82WEST12345698765432");
+  EXPECT_FALSE(run(validate_iban, "GB82WEST12345698765433"));   // mod-97 off by one
+  EXPECT_FALSE(run(validate_iban, "GB82WEST1234569876543"));    // GB is 22, not 21
+  EXPECT_FALSE(run(validate_iban, "DE89370400440532013000 1")); // not a single IBAN
+  EXPECT_FALSE(run(validate_iban, "US64SVBKUS6S3300958879"));   // US is not in the registry
+  EXPECT_FALSE(run(validate_iban, "GB82-WEST-1234-5698-7654-32"));
+  EXPECT_EQ(iban_length("NO"), 15u);
+  EXPECT_EQ(iban_length("RU"), 33u);
+  EXPECT_EQ(iban_length("LC"), 32u);
+  EXPECT_EQ(iban_length("XX"), 0u);
+}
+
+TEST(SignaturesValidators, BicIso9362) {
+  EXPECT_EQ(canon(validate_bic, "DEUTDEFF"), "DEUTDEFF");
+  EXPECT_TRUE(run(validate_bic, "NWBKGB2L"));
+  EXPECT_TRUE(run(validate_bic, "DEUTDEFF500"));
+  EXPECT_TRUE(run(validate_bic, "CHASUS33XXX"));
+  EXPECT_FALSE(run(validate_bic, "PASSWORD"));     // "WO" is no country
+  EXPECT_FALSE(run(validate_bic, "DEUTDEF0"));     // location 'x0' is a test BIC
+  EXPECT_FALSE(run(validate_bic, "DEUTDEFFXYZ"));  // branch X.. is only XXX
+  EXPECT_FALSE(run(validate_bic, "DEUTDEFF5"));    // 9 characters
+  EXPECT_FALSE(run(validate_bic, "D3UTDEFF"));     // bank code is letters
+  EXPECT_TRUE(iso_country("XK"));
+  EXPECT_FALSE(iso_country("ZZ"));
+}
+
+TEST(SignaturesValidators, AbaRoutingChecksumAndPrefix) {
+  for (const char* aba : {"011000015", "021000021", "026009593", "121000358"}) {
+    EXPECT_TRUE(run(validate_aba, aba)) << aba;
+  }
+  EXPECT_FALSE(run(validate_aba, "011000016"));  // checksum
+  EXPECT_FALSE(run(validate_aba, "000000000"));
+  EXPECT_FALSE(run(validate_aba, "400000008"));  // 40 is not a Federal Reserve prefix (sum ok)
+  EXPECT_TRUE(aba_checksum_ok("400000008"));
+  EXPECT_FALSE(run(validate_aba, "01100001"));   // 8 digits
+}
+
+TEST(SignaturesValidators, AadhaarVerhoeff) {
+  EXPECT_TRUE(verhoeff_ok("2363"));  // Verhoeff's own example: 236 + check digit 3
+  EXPECT_FALSE(verhoeff_ok("2364"));
+  EXPECT_EQ(canon(validate_aadhaar, "2341 2341 2346"), "234123412346");
+  EXPECT_TRUE(run(validate_aadhaar, "499187665431"));
+  EXPECT_TRUE(run(validate_aadhaar, " 5678-1234-5678."));  // the pattern's delimiters trimmed
+  EXPECT_FALSE(run(validate_aadhaar, "234123412345"));     // check digit
+  EXPECT_FALSE(run(validate_aadhaar, "134123412346"));     // first digit 1 is never issued
+  EXPECT_FALSE(run(validate_aadhaar, "23412341234"));      // 11 digits
+  // One digit wrong or two adjacent digits swapped: Verhoeff catches both.
+  EXPECT_FALSE(run(validate_aadhaar, "243123412346"));
+}
+
+TEST(SignaturesValidators, NpiLuhnWith80840Prefix) {
+  EXPECT_EQ(canon(validate_npi, "1234567893"), "1234567893");  // the CMS example
+  EXPECT_FALSE(run(validate_npi, "1234567890"));
+  EXPECT_FALSE(run(validate_npi, "3234567893"));  // NPIs start with 1 or 2
+  EXPECT_FALSE(run(validate_npi, "123456789"));
+}
+
+TEST(SignaturesValidators, DeaChecksum) {
+  EXPECT_TRUE(run(validate_dea, "BJ6125341"));
+  EXPECT_TRUE(run(validate_dea, "AB1234563"));
+  EXPECT_TRUE(run(validate_dea, "FS1234563"));
+  EXPECT_TRUE(run(validate_dea, "G91234563"));   // '9' second character
+  EXPECT_FALSE(run(validate_dea, "AB1234567"));  // check digit
+  EXPECT_FALSE(run(validate_dea, "IB1234563"));  // I is no registrant type
+  EXPECT_FALSE(run(validate_dea, "A11234563"));
+}
+
+TEST(SignaturesValidators, UkNinoPrefixRules) {
+  EXPECT_EQ(canon(validate_uk_nino, "AB 12 34 56 C"), "AB123456C");
+  EXPECT_TRUE(run(validate_uk_nino, "JG103759A"));
+  EXPECT_FALSE(run(validate_uk_nino, "QQ123456C"));  // HMRC's documentation example
+  EXPECT_FALSE(run(validate_uk_nino, "DA123456A"));  // D never first
+  EXPECT_FALSE(run(validate_uk_nino, "AO123456A"));  // O never second
+  EXPECT_FALSE(run(validate_uk_nino, "GB123456A"));  // unallocated prefixes
+  EXPECT_FALSE(run(validate_uk_nino, "TN123456A"));
+  EXPECT_FALSE(run(validate_uk_nino, "AB123456E"));  // suffix A-D only
+}
+
+TEST(SignaturesValidators, CanadianSinLuhn) {
+  EXPECT_EQ(canon(validate_ca_sin, "130 692 544"), "130692544");
+  EXPECT_TRUE(run(validate_ca_sin, "193-456-787"));
+  EXPECT_FALSE(run(validate_ca_sin, "046 454 286"));  // CRA's fictitious example: 0 prefix
+  EXPECT_FALSE(run(validate_ca_sin, "130 692 545"));  // Luhn
+  EXPECT_FALSE(run(validate_ca_sin, "812345678"));    // 8 is not allocated (and Luhn aside)
+}
+
+TEST(SignaturesValidators, ItinGroups) {
+  EXPECT_EQ(canon(validate_us_itin, "912-70-1234"), "912701234");
+  EXPECT_TRUE(run(validate_us_itin, "999-88-1234"));
+  EXPECT_TRUE(run(validate_us_itin, "900-94-0001"));
+  EXPECT_TRUE(run(validate_us_itin, "950-50-1234"));
+  EXPECT_FALSE(run(validate_us_itin, "912-93-1234"));  // 93 is not an ITIN group
+  EXPECT_FALSE(run(validate_us_itin, "912-89-1234"));
+  EXPECT_FALSE(run(validate_us_itin, "912-45-1234"));
+  EXPECT_FALSE(run(validate_us_itin, "812-70-1234"));  // not a 9xx area
+  EXPECT_FALSE(run(validate_us_itin, "912-70-0000"));
+}
+
+TEST(SignaturesValidators, IndiaPan) {
+  EXPECT_TRUE(run(validate_in_pan, "ABCPE1234F"));
+  EXPECT_TRUE(run(validate_in_pan, "AAACB1234C"));
+  EXPECT_FALSE(run(validate_in_pan, "ABCXE1234F"));  // X is no holder type
+  EXPECT_FALSE(run(validate_in_pan, "ABCPE0000F"));
+  EXPECT_FALSE(run(validate_in_pan, "ABCPE12345"));
+}
+
+TEST(SignaturesValidators, UsPhoneNanpRules) {
+  EXPECT_EQ(canon(validate_us_phone, "+1 (415) 867-5309"), "4158675309");
+  EXPECT_EQ(canon(validate_us_phone, "415.867.5309"), "4158675309");
+  EXPECT_FALSE(run(validate_us_phone, "(115) 867-5309"));  // area code starts 2-9
+  EXPECT_FALSE(run(validate_us_phone, "411-867-5309"));    // N11 service code
+  EXPECT_FALSE(run(validate_us_phone, "415-155-5309"));    // exchange starts 2-9
+  EXPECT_FALSE(run(validate_us_phone, "415-555-0142"));    // 555-01xx is fiction
+}
+
+TEST(SignaturesValidators, EmailShape) {
+  EXPECT_EQ(canon(validate_email, "Jane.Doe@Mail.Example.com&"), "jane.doe@mail.example.com");
+  EXPECT_EQ(canon(validate_email, "a@b.io. "), "a@b.io");
+  EXPECT_FALSE(run(validate_email, "a@localhost "));     // no dot in the domain
+  EXPECT_FALSE(run(validate_email, ".a@b.com "));
+  EXPECT_FALSE(run(validate_email, "a..b@b.com "));
+  EXPECT_FALSE(run(validate_email, "a@-b.com "));
+  EXPECT_FALSE(run(validate_email, "a@b.c0m "));         // TLD letters only
+}
+
+TEST(SignaturesValidators, CalendarDates) {
+  EXPECT_EQ(canon(validate_date, "1985-07-14"), "19850714");
+  EXPECT_EQ(canon(validate_date, "7/14/1985"), "19850714");   // US M/D/Y
+  EXPECT_EQ(canon(validate_date, "14.07.1985"), "19850714");  // D.M.Y
+  EXPECT_TRUE(run(validate_date, "02/29/2000"));               // leap year
+  EXPECT_FALSE(run(validate_date, "02/29/1900"));              // not a leap year
+  EXPECT_FALSE(run(validate_date, "13/01/1985"));
+  EXPECT_FALSE(run(validate_date, "1985-02-30"));
+  EXPECT_FALSE(run(validate_date, "1985-07/14"));              // mixed separators
+}
+
+TEST(SignaturesValidators, TrackData) {
+  EXPECT_EQ(canon(validate_track_data, "%B4111111111111111^DOE/JOHN^2512101"), "4111111111111111");
+  EXPECT_EQ(canon(validate_track_data, ";4111111111111111=2512101"), "4111111111111111");
+  EXPECT_FALSE(run(validate_track_data, ";4111111111111112=2512101"));  // Luhn
+  EXPECT_FALSE(run(validate_track_data, ";4111111111111111=2513101"));  // month 13
+}
+
+TEST(SignaturesValidators, JwtHeaderMustBeJson) {
+  const std::string jwt =
+      "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkw";
+  EXPECT_TRUE(run(validate_jwt, jwt));
+  // {"foo":"bar","baz":1}: JSON, but no alg/typ/enc, so not a JOSE header.
+  EXPECT_FALSE(run(validate_jwt, "eyJmb28iOiJiYXIiLCJiYXoiOjF9.eyJzdWIiOiIxMjM0NTY3ODkw"));
+  EXPECT_FALSE(run(validate_jwt, "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.abc"));
+  EXPECT_FALSE(run(validate_jwt, "eyJ!!!!!!!!!!.eyJzdWIiOiIxMjM0NTY3ODkw"));
+}
+
+TEST(SignaturesValidators, SecretsShapes) {
+  EXPECT_EQ(canon(validate_aws_secret_key, "=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n"),
+            "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY");
+  // A SHA-1 in hex is 40 characters of the same alphabet, but never mixed case.
+  EXPECT_FALSE(run(validate_aws_secret_key, " da39a3ee5e6b4b0d3255bfef95601890afd80709 "));
+  EXPECT_FALSE(run(validate_aws_secret_key, " wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKE "));  // 39
+
+  const std::string azure =
+      "AccountKey=eUK98iEG8IR3YvDzy012TccHIFEVmg+J8sbayuNEuzESRf1vhN+a18Wz0HasDo9TpzVsiJE/"
+      "IPb3LbAi0k0Klg==";
+  EXPECT_TRUE(run(validate_azure_storage_key, azure));
+  EXPECT_FALSE(run(validate_azure_storage_key, "AccountKey=" + std::string(86, '!') + "=="));
+
+  std::string c;
+  EXPECT_TRUE(validate_private_key("-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA", c));
+  EXPECT_EQ(c, "MIIEpAIBAAKCAQEA");
+  EXPECT_FALSE(validate_private_key("BEGIN RSA PRIVATE KEY", c));
+}
+
+TEST(SignaturesValidators, AssignmentsDropPlaceholders) {
+  EXPECT_EQ(canon(validate_assignment, "password=\"Xk9#mP2$vL7q\"&"), "Xk9#mP2$vL7q");
+  EXPECT_EQ(canon(validate_assignment, "api_key: 8f1b2c9d7e6a5b4c "), "8f1b2c9d7e6a5b4c");
+  EXPECT_FALSE(run(validate_assignment, "password=${DB_PASSWORD} "));
+  EXPECT_FALSE(run(validate_assignment, "password=<your-password> "));
+  EXPECT_FALSE(run(validate_assignment, "secret=********** "));
+  EXPECT_FALSE(run(validate_assignment, "pwd=short "));
+  EXPECT_FALSE(run(validate_assignment, "password=ChangeMe123 "));
+}
+
+TEST(SignaturesValidators, ShannonEntropy) {
+  EXPECT_DOUBLE_EQ(shannon_entropy(""), 0.0);
+  EXPECT_DOUBLE_EQ(shannon_entropy("aaaaaaaa"), 0.0);
+  EXPECT_DOUBLE_EQ(shannon_entropy("abcdefgh"), 3.0);
+  EXPECT_DOUBLE_EQ(shannon_entropy("aabb"), 1.0);
 }
 
 }  // namespace
