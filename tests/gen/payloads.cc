@@ -448,4 +448,14 @@ std::string benign_json(std::mt19937_64& rng, std::size_t approx_bytes) {
   return out;
 }
 
+// ---------------- any Luhn number ----------------
+
+std::string make_luhn_number(std::mt19937_64& rng, std::string_view prefix, std::size_t length) {
+  if (prefix.size() >= length) throw std::invalid_argument("testgen: prefix longer than the number");
+  std::string s(prefix);
+  s += digits(rng, length - 1 - s.size());
+  s += luhn_check_digit(s);
+  return s;
+}
+
 }  // namespace dlp::testgen

@@ -90,4 +90,9 @@ std::string benign_json(std::mt19937_64& rng, std::size_t approx_bytes);
 // dashes), an SSA-valid ddd-dd-dddd, or "AKIA" + 16 [A-Z2-7]. Used to keep filler clean.
 bool contains_sensitive(std::string_view text);
 
+// ---- any Luhn-checked number (JCB, Diners, UnionPay, NPI bodies, ...) ----
+// `prefix` followed by random digits up to `length` digits, the last one the Luhn check
+// digit. Throws std::invalid_argument when prefix.size() >= length.
+std::string make_luhn_number(std::mt19937_64& rng, std::string_view prefix, std::size_t length);
+
 }  // namespace dlp::testgen
