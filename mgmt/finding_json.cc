@@ -10,7 +10,7 @@ std::string iso8601_utc(std::uint64_t ts_ns) {
   const unsigned micros = static_cast<unsigned>((ts_ns / 1000) % 1'000'000);
   std::tm tm{};
   gmtime_r(&secs, &tm);
-  char buf[40];
+  char buf[64];
   std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06uZ", tm.tm_year + 1900,
                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, micros);
   return buf;

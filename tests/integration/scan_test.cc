@@ -98,7 +98,9 @@ void expect_never_in_clear(const ScanRun& r, const std::string& value) {
   const std::string d = digits_of(value);
   for (const std::string* text : {&r.raw, &r.summary, &r.errors}) {
     EXPECT_EQ(text->find(value), std::string::npos) << "cleartext value in output";
-    if (d.size() >= 9) EXPECT_EQ(text->find(d), std::string::npos) << "cleartext digits in output";
+    if (d.size() >= 9) {
+      EXPECT_EQ(text->find(d), std::string::npos) << "cleartext digits in output";
+    }
   }
 }
 
