@@ -285,10 +285,10 @@ void Worker::emit(ContentSlot& slot) {
     f.masked = hit->masked;
     f.hashes = hit->hashes;
     f.stream_offset = hit->first_offset;
-    if (!det.validator.empty()) f.reasons.push_back("validator " + det.validator + " passed");
+    f.reasons = hit->reasons;  // validator, context, count: why this confidence
     f.reasons.push_back(std::to_string(hit->count) + (hit->count == 1 ? " match" : " matches") +
                         " in one " + std::string(inspectors::app_name(slot.meta.app)) +
-                        " content stream (min_count " + std::to_string(det.min_count) + ")");
+                        " content stream");
     ++counters_.findings;
     push(std::move(f));
   }

@@ -52,10 +52,11 @@ int detectors_list(const std::vector<std::string>& extra_packs, bool json, std::
     out << arr.dump(2) << "\n";
     return 0;
   }
-  out << std::left << std::setw(28) << "ID" << std::setw(20) << "CATEGORY" << std::setw(10)
+  out << std::left << std::setw(33) << "ID" << std::setw(22) << "CATEGORY" << std::setw(9)
       << "SEVERITY" << std::setw(12) << "VALIDATOR" << "NAME\n";
   for (const auto& d : set->detectors) {
-    out << std::left << std::setw(28) << d.id << std::setw(20) << d.category << std::setw(10)
+    out << std::left << std::setw(32) << d.id << " " << std::setw(21) << d.category << " "
+        << std::setw(9)
         << d.severity << std::setw(12) << (d.validator.empty() ? "-" : d.validator) << d.name
         << "\n";
   }
@@ -90,11 +91,13 @@ int detectors_test(const std::vector<std::string>& extra_packs, const std::strin
                      {"confidence", std::string(signatures::confidence_name(h->confidence))},
                      {"count", h->count},
                      {"masked", h->masked},
+                     {"reasons", h->reasons},
                      {"first_offset", h->first_offset}});
     } else {
       out << d.id << "  " << signatures::confidence_name(h->confidence) << "  count=" << h->count
           << "  first_offset=" << h->first_offset << "\n";
       for (const auto& m : h->masked) out << "    " << m << "\n";
+      for (const auto& r : h->reasons) out << "    because: " << r << "\n";
     }
   }
   if (json) out << arr.dump(2) << "\n";

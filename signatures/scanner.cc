@@ -17,6 +17,8 @@
 
 #include "signatures/scanner.h"
 
+#include "signatures/mask.h"
+
 namespace dlp::signatures {
 namespace {
 
@@ -25,19 +27,6 @@ namespace {
 [[noreturn]] void fatal(const char* what) {
   std::fprintf(stderr, "dlpgate: scanner: %s\n", what);
   std::abort();
-}
-
-// The masked form is all that leaves the scanner, so build it from the canonical value
-// without ever copying the hidden digits.
-std::string mask_value(MaskRule rule, const std::string& canonical) {
-  std::string out(canonical.size(), '*');
-  std::size_t n = canonical.size();
-  if (rule == MaskRule::first6_last4 && n > 10) {
-    std::memcpy(out.data(), canonical.data(), 6);
-  }
-  std::size_t keep = n > 4 ? 4 : 0;  // a value of four chars or fewer is shown as stars
-  std::memcpy(out.data() + n - keep, canonical.data() + n - keep, keep);
-  return out;
 }
 
 }  // namespace

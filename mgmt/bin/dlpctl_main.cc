@@ -28,6 +28,31 @@ constexpr const char* kUsage =
     "                                                find indexed rows in a text or file\n"
     "  version\n";
 
+// Parses `args` against `desc` plus positional FILE arguments into `files`. Returns -1 to
+// go on, or the exit status (0 after --help, 2 after an error, both already printed).
+int parse_verb(const std::string& what, const po::options_description& desc,
+               const std::vector<std::string>& args, std::vector<std::string>& files,
+               po::variables_map& vm) {
+  po::options_description hidden;
+  hidden.add_options()("file", po::value(&files)->composing());
+  po::options_description all;
+  all.add(desc).add(hidden);
+  po::positional_options_description pos;
+  pos.add("file", -1);
+  try {
+    po::store(po::command_line_parser(args).options(all).positional(pos).run(), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    std::cerr << what << ": " << e.what() << "\n";
+    return 2;
+  }
+  if (vm.count("help")) {
+    std::cout << desc << "\n";
+    return 0;
+  }
+  return -1;
+}
+
 int cmd_detectors(const std::vector<std::string>& args) {
   if (args.empty()) {
     std::cerr << kUsage;
@@ -43,24 +68,8 @@ int cmd_detectors(const std::vector<std::string>& args) {
       "pack", po::value(&packs)->composing(), "additional detector pack (YAML); repeatable")(
       "json", po::bool_switch(&json), "JSON output")("text", po::value(&text),
                                                       "text to test (detectors test)");
-  po::options_description hidden;
-  hidden.add_options()("file", po::value(&files)->composing());
-  po::options_description all;
-  all.add(desc).add(hidden);
-  po::positional_options_description pos;
-  pos.add("file", -1);
   po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(rest).options(all).positional(pos).run(), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    std::cerr << "dlpctl detectors " << verb << ": " << e.what() << "\n";
-    return 2;
-  }
-  if (vm.count("help")) {
-    std::cout << desc << "\n";
-    return 0;
-  }
+  if (int rc = parse_verb("dlpctl detectors " + verb, desc, rest, files, vm); rc >= 0) return rc;
   if (verb == "list") return dlp::mgmt::detectors_list(packs, json, std::cout, std::cerr);
   if (verb == "check") {
     if (files.size() != 1) {
@@ -129,24 +138,8 @@ int cmd_edm(const std::vector<std::string>& args) {
       "distinct columns of one row needed (edm test)")(
       "window", po::value(&match.window)->default_value(match.window),
       "bytes within which they must appear (edm test)");
-  po::options_description hidden;
-  hidden.add_options()("file", po::value(&files)->composing());
-  po::options_description all;
-  all.add(desc).add(hidden);
-  po::positional_options_description pos;
-  pos.add("file", -1);
   po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(rest).options(all).positional(pos).run(), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    std::cerr << "dlpctl edm " << verb << ": " << e.what() << "\n";
-    return 2;
-  }
-  if (vm.count("help")) {
-    std::cout << desc << "\n";
-    return 0;
-  }
+  if (int rc = parse_verb("dlpctl edm " + verb, desc, rest, files, vm); rc >= 0) return rc;
   if (verb == "index") {
     if (files.size() != 1 || out_path.empty()) {
       std::cerr << "dlpctl edm index: give one CSV file and --out INDEX\n";
