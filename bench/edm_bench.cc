@@ -11,11 +11,14 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <iterator>
+#include <random>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "signatures/edm.h"
+#include "tests/gen/customers.h"
 
 namespace dlp::signatures {
 namespace {
@@ -24,57 +27,10 @@ constexpr std::size_t kRows = 100000;
 constexpr std::size_t kCorpusSize = 1u << 20;
 constexpr std::size_t kSegment = 1460;
 
-struct Rng {  // splitmix64
-  std::uint64_t s;
-  std::uint64_t next() {
-    std::uint64_t z = (s += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-  }
-  std::uint64_t below(std::uint64_t n) { return next() % n; }
-};
-
-const char* const kFirst[] = {"James", "Mary", "Robert", "Patricia", "John", "Jennifer",
-                              "Michael", "Linda", "David", "Elizabeth", "William", "Barbara",
-                              "Richard", "Susan", "Joseph", "Jessica", "Thomas", "Sarah",
-                              "Charles", "Karen", "Daniel", "Lisa", "Matthew", "Nancy"};
-const char* const kLast[] = {"Smith", "Johnson", "Williams", "Brown", "Jones", "Garcia",
-                             "Miller", "Davis", "Rodriguez", "Martinez", "Hernandez", "Lopez",
-                             "Gonzalez", "Wilson", "Anderson", "Thomas", "Taylor", "Moore",
-                             "Jackson", "Martin", "Lee", "Perez", "Thompson", "White"};
-const char* const kStreet[] = {"Oak", "Maple", "Cedar", "Pine", "Elm", "Washington", "Lake",
-                               "Hill", "Park", "Main", "Church", "River", "Sunset", "Highland"};
-const char* const kSuffix[] = {"St", "Ave", "Road", "Lane", "Blvd"};
-
-template <std::size_t N>
-const char* pick(Rng& r, const char* const (&list)[N]) {
-  return list[r.below(N)];
-}
-std::string digits(Rng& r, int n) {
-  std::string s;
-  for (int i = 0; i < n; ++i) s.push_back(static_cast<char>('0' + r.below(10)));
-  return s;
-}
-
-// The customer table as CSV lines (header first).
-const std::vector<std::string>& table() {
-  static const std::vector<std::string> lines = [] {
-    std::vector<std::string> out{"full_name,email,phone,ssn,account,address"};
-    Rng r{4711};
-    for (std::size_t i = 0; i < kRows; ++i) {
-      const std::string first = pick(r, kFirst), last = pick(r, kLast);
-      out.push_back(first + " " + last + "," + first + "." + last + std::to_string(i) +
-                    "@example.com,(" + std::to_string(200 + r.below(800)) + ") " +
-                    digits(r, 3) + "-" + digits(r, 4) + "," + std::to_string(100 + r.below(800)) +
-                    "-" + digits(r, 2) + "-" + digits(r, 4) + "," +
-                    std::to_string(1 + r.below(9)) + digits(r, 9) + "," +
-                    std::to_string(1 + r.below(9999)) + " " + pick(r, kStreet) + " " +
-                    pick(r, kSuffix));
-    }
-    return out;
-  }();
-  return lines;
+// The customer table as CSV (the generator's, as in the tests).
+const std::string& table_csv() {
+  static const std::string csv = testgen::customers_csv(testgen::make_customers(kRows));
+  return csv;
 }
 
 // Temporary files go at exit. The names are kept in never-destroyed storage, because the
@@ -92,7 +48,7 @@ const std::string& csv_path() {
   static const std::string path = [] {
     std::string p = "/tmp/bench_edm_" + std::to_string(::getpid()) + ".csv";
     std::ofstream out(p, std::ios::binary);
-    for (const auto& l : table()) out << l << "\n";
+    out << table_csv();
     remove_at_exit(p);
     return p;
   }();
@@ -134,26 +90,32 @@ std::string benign_corpus() {
       "shipping", "invoice", "approved", "thanks", "regards", "schedule", "call", "with",
       "about", "order", "ticket", "deadline", "draft", "version", "final", "and", "for",
       "John", "Mary", "Oak", "Main", "Street", "Springfield", "http://intranet/wiki/Page"};
-  Rng r{99};
+  std::mt19937_64 r(99);
+  auto below = [&r](std::uint64_t n) { return r() % n; };
+  auto digits = [&below](int n) {
+    std::string s;
+    for (int i = 0; i < n; ++i) s.push_back(static_cast<char>('0' + below(10)));
+    return s;
+  };
   std::string out;
   out.reserve(kCorpusSize + 64);
   while (out.size() < kCorpusSize) {
-    switch (r.below(12)) {
-      case 0: out += "2024-0" + std::to_string(1 + r.below(9)) + "-1" + std::to_string(r.below(10)); break;
-      case 1: out += "$" + std::to_string(r.below(100000)) + "." + digits(r, 2); break;
-      case 2: out += "#" + digits(r, 6 + static_cast<int>(r.below(4))); break;
-      case 3: out += "(555) " + digits(r, 3) + "-" + digits(r, 4); break;
-      default: out += pick(r, kWords);
+    switch (below(12)) {
+      case 0: out += "2024-0" + std::to_string(1 + below(9)) + "-1" + std::to_string(below(10)); break;
+      case 1: out += "$" + std::to_string(below(100000)) + "." + digits(2); break;
+      case 2: out += "#" + digits(6 + static_cast<int>(below(4))); break;
+      case 3: out += "(555) " + digits(3) + "-" + digits(4); break;
+      default: out += kWords[below(std::size(kWords))];
     }
-    out += r.below(9) == 0 ? ".\n" : " ";
+    out += below(9) == 0 ? ".\n" : " ";
   }
   out.resize(kCorpusSize);
   return out;
 }
 
 std::string dump_corpus() {
-  std::string out;
-  for (std::size_t i = 1; out.size() < kCorpusSize; ++i) out += table()[i] + "\n";
+  const std::string& csv = table_csv();
+  std::string out = csv.substr(csv.find('\n') + 1, kCorpusSize);  // rows, no header
   out.resize(kCorpusSize);
   return out;
 }

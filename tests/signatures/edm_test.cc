@@ -15,83 +15,13 @@
 #include <vector>
 
 #include "signatures/edm.h"
+#include "tests/gen/customers.h"
 
 namespace dlp::signatures {
 namespace {
 
-// ---- the customer table ----
-
-struct Customer {
-  std::string full_name, email, phone, ssn, account, address, city;
-};
-
-const char* const kFirst[] = {
-    "James", "Mary", "Robert", "Patricia", "John", "Jennifer", "Michael", "Linda", "David",
-    "Elizabeth", "William", "Barbara", "Richard", "Susan", "Joseph", "Jessica", "Thomas",
-    "Sarah", "Charles", "Karen", "Daniel", "Lisa", "Matthew", "Nancy", "Anthony", "Betty",
-    "Mark", "Margaret", "Donald", "Sandra", "Steven", "Ashley", "Paul", "Kimberly", "Andrew",
-    "Emily", "Joshua", "Donna", "Kenneth", "Michelle", "Kevin", "Carol", "Brian", "Amanda",
-    "George", "Melissa", "Timothy", "Deborah", "Ronald", "Stephanie", "Edward", "Rebecca",
-    "Jason", "Sharon", "Jeffrey", "Laura", "Ryan", "Cynthia", "Jacob", "Kathleen"};
-const char* const kLast[] = {
-    "Smith", "Johnson", "Williams", "Brown", "Jones", "Garcia", "Miller", "Davis", "Rodriguez",
-    "Martinez", "Hernandez", "Lopez", "Gonzalez", "Wilson", "Anderson", "Thomas", "Taylor",
-    "Moore", "Jackson", "Martin", "Lee", "Perez", "Thompson", "White", "Harris", "Sanchez",
-    "Clark", "Ramirez", "Lewis", "Robinson", "Walker", "Young", "Allen", "King", "Wright",
-    "Scott", "Torres", "Nguyen", "Hill", "Flores", "Green", "Adams", "Nelson", "Baker", "Hall",
-    "Rivera", "Campbell", "Mitchell", "Carter", "Roberts", "Gomez", "Phillips", "Evans",
-    "Turner", "Diaz", "Parker", "Cruz", "Edwards", "Collins", "Reyes"};
-const char* const kStreet[] = {"Oak", "Maple", "Cedar", "Pine", "Elm", "Washington", "Lake",
-                               "Hill", "Park", "Main", "Church", "River", "Sunset", "Highland",
-                               "Forest", "Meadow", "Willow", "Spring", "Valley", "Ridge",
-                               "Lincoln", "Jefferson", "Madison", "Franklin", "Chestnut",
-                               "Walnut", "Birch", "Aspen", "Harbor", "Mill"};
-const char* const kSuffix[] = {"St", "Ave", "Road", "Lane", "Blvd"};
-const char* const kCity[] = {"Springfield", "Riverside", "Fairview", "Franklin", "Greenville",
-                             "Bristol", "Clinton", "Georgetown", "Salem", "Madison"};
-const char* const kDomain[] = {"Example.com", "mail.example.org", "corp.example.net",
-                               "Inbox.example.io"};
-
-struct Rng {  // splitmix64: deterministic across platforms
-  std::uint64_t s;
-  std::uint64_t next() {
-    std::uint64_t z = (s += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-  }
-  std::uint64_t below(std::uint64_t n) { return next() % n; }
-};
-
-template <std::size_t N>
-const char* pick(Rng& r, const char* const (&list)[N]) {
-  return list[r.below(N)];
-}
-
-std::string digits(Rng& r, int n) {
-  std::string s;
-  for (int i = 0; i < n; ++i) s.push_back(static_cast<char>('0' + r.below(10)));
-  return s;
-}
-
-std::vector<Customer> make_customers(std::size_t n) {
-  Rng r{4711};
-  std::vector<Customer> out;
-  out.reserve(n);
-  for (std::size_t i = 0; i < n; ++i) {
-    Customer c;
-    const std::string first = pick(r, kFirst), last = pick(r, kLast);
-    c.full_name = first + " " + last;
-    c.email = first + "." + last + std::to_string(i) + "@" + pick(r, kDomain);
-    c.phone = "(" + std::to_string(200 + r.below(800)) + ") " + digits(r, 3) + "-" + digits(r, 4);
-    c.ssn = std::to_string(100 + r.below(800)) + "-" + digits(r, 2) + "-" + digits(r, 4);
-    c.account = std::to_string(1 + r.below(9)) + digits(r, 9);
-    c.address = std::to_string(1 + r.below(9999)) + " " + pick(r, kStreet) + " " + pick(r, kSuffix);
-    c.city = pick(r, kCity);
-    out.push_back(std::move(c));
-  }
-  return out;
-}
+using testgen::Customer;
+using testgen::make_customers;
 
 std::string lower(std::string s) {
   for (char& c : s) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
@@ -131,10 +61,7 @@ class EdmTest : public testing::Test {
  protected:
   static void SetUpTestSuite() {
     customers_ = new std::vector<Customer>(make_customers(kRows));
-    std::string csv = "full_name,email,phone,ssn,account,address,city\n";
-    for (const auto& c : *customers_)
-      csv += c.full_name + "," + c.email + "," + c.phone + "," + c.ssn + "," + c.account + "," +
-             c.address + "," + c.city + "\n";
+    const std::string csv = testgen::customers_csv(*customers_);
     csv_path_ = new std::string(temp_path("customers.csv"));
     index_path_ = new std::string(temp_path("customers.edm"));
     write_file(*csv_path_, csv);
