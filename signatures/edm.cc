@@ -287,34 +287,30 @@ void EdmIndex::derive_keys() {
   // The filter key is derived, so one key in the file covers both.
   static constexpr char kLabel[] = "dlpgate edm bloom filter key";
   std::uint8_t d[32];
-  SHA256_Init(&c);
-  std::memcpy(c.h, inner_.data(), 32);
-  c.Nl = 512;
-  SHA256_Update(&c, kLabel, sizeof kLabel - 1);
-  SHA256_Final(d, &c);
-  SHA256_Init(&c);
-  std::memcpy(c.h, outer_.data(), 32);
-  c.Nl = 512;
-  SHA256_Update(&c, d, sizeof d);
-  SHA256_Final(d, &c);
+  hmac(kLabel, sizeof kLabel - 1, d);
   std::memcpy(filter_key_.data(), d, 16);
   OPENSSL_cleanse(d, sizeof d);
 }
 
-std::uint64_t EdmIndex::hash(const char* data, std::size_t len) const {
-  // HMAC-SHA256(key, value) = SHA256(opad || SHA256(ipad || value)), both pads absorbed.
+void EdmIndex::hmac(const void* data, std::size_t len, std::uint8_t out[32]) const {
+  // HMAC-SHA256(key, value) = SHA256(opad || SHA256(ipad || value)), both pads absorbed
+  // into the midstates, so each call hashes only the value and one digest.
   SHA256_CTX c;
-  std::uint8_t d[32];
   SHA256_Init(&c);
   std::memcpy(c.h, inner_.data(), 32);
   c.Nl = 512;
   SHA256_Update(&c, data, len);
-  SHA256_Final(d, &c);
+  SHA256_Final(out, &c);
   SHA256_Init(&c);
   std::memcpy(c.h, outer_.data(), 32);
   c.Nl = 512;
-  SHA256_Update(&c, d, sizeof d);
-  SHA256_Final(d, &c);
+  SHA256_Update(&c, out, 32);
+  SHA256_Final(out, &c);
+}
+
+std::uint64_t EdmIndex::hash(const char* data, std::size_t len) const {
+  std::uint8_t d[32];
+  hmac(data, len, d);
   std::uint64_t h;
   std::memcpy(&h, d, sizeof h);
   return h ? h : 1;

@@ -111,6 +111,7 @@ class EdmIndex {
  private:
   struct Builder;
   void derive_keys();
+  void hmac(const void* data, std::size_t len, std::uint8_t out[32]) const;
 
   EdmIndexInfo info_;
   Key key_{};
