@@ -66,6 +66,23 @@ LenCheck check_length(std::size_t declared, std::size_t captured, std::uint32_t 
   return LenCheck::bad;
 }
 
+// Where an IP datagram of `total` bytes ends within the `captured` bytes we have, and how
+// many of its bytes the capture's snap length cut off. False: the length field lies.
+bool ip_extent(std::size_t total, std::size_t captured, std::uint32_t snapped, std::size_t& end,
+               std::uint32_t& wire_extra) {
+  end = total;
+  wire_extra = 0;
+  switch (check_length(total, captured, snapped)) {
+    case LenCheck::fits: return true;
+    case LenCheck::snapped:
+      end = captured;
+      wire_extra = static_cast<std::uint32_t>(total - captured);
+      return true;
+    case LenCheck::bad: return false;
+  }
+  return false;
+}
+
 DecodeStatus decode_tcp(Bytes l4, bool snapped, Decoded& out) {
   if (l4.size() < 20) return DecodeStatus::tcp_truncated;
   const std::uint8_t* h = l4.data();
@@ -119,16 +136,9 @@ DecodeStatus decode_ipv4(const Frame& f, std::size_t off, Decoded& out) {
   const std::size_t total = be16(h + 2);
   if (total < hlen) return DecodeStatus::ipv4_bad_length;
   if (hlen > ip.size()) return DecodeStatus::ipv4_truncated;  // options cut off
-  std::size_t end = total;
-  std::uint32_t wire_extra = 0;
-  switch (check_length(total, ip.size(), f.snapped)) {
-    case LenCheck::fits: break;
-    case LenCheck::snapped:
-      end = ip.size();
-      wire_extra = static_cast<std::uint32_t>(total - ip.size());
-      break;
-    case LenCheck::bad: return DecodeStatus::ipv4_bad_length;
-  }
+  std::size_t end;
+  std::uint32_t wire_extra;
+  if (!ip_extent(total, ip.size(), f.snapped, end, wire_extra)) return DecodeStatus::ipv4_bad_length;
 
   // RFC 1071: the one's-complement sum over a correct header, checksum included, is 0xffff.
   std::uint32_t sum = 0;
@@ -169,16 +179,9 @@ DecodeStatus decode_ipv6(const Frame& f, std::size_t off, Decoded& out) {
   // Payload length 0 is either an empty datagram or a jumbogram (RFC 2675); jumbograms do
   // not cross Ethernet, so 0 is taken literally.
   const std::size_t total = 40 + std::size_t{be16(h + 4)};
-  std::size_t end = total;
-  std::uint32_t wire_extra = 0;
-  switch (check_length(total, ip.size(), f.snapped)) {
-    case LenCheck::fits: break;
-    case LenCheck::snapped:
-      end = ip.size();
-      wire_extra = static_cast<std::uint32_t>(total - ip.size());
-      break;
-    case LenCheck::bad: return DecodeStatus::ipv6_bad_length;
-  }
+  std::size_t end;
+  std::uint32_t wire_extra;
+  if (!ip_extent(total, ip.size(), f.snapped, end, wire_extra)) return DecodeStatus::ipv6_bad_length;
 
   out.ip_version = 6;
   out.src = IpAddr::v6_bytes(h + 8);
