@@ -308,12 +308,7 @@ void TcpSession::deliver_in_order(Side side, std::uint64_t off, Bytes data, Note
       it = st.held_.erase(it);
     } else {
       // The piece reaches past this segment: keep its tail, re-keyed (no allocation).
-      auto node = st.held_.extract(it);
-      auto& bytes = node.mapped().bytes;
-      bytes.erase(bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(ov_end - ps));
-      node.key() = ov_end;
-      st.held_.insert(std::move(node));
-      release(st, ov_end - ps);
+      trim_held_front(st, it, ov_end);
       break;
     }
   }
@@ -404,12 +399,7 @@ bool TcpSession::try_hold(Side side, std::uint64_t off, Bytes data, Notes& notes
       p = st.held_.erase(p);
     } else if (a == ps) {
       // Front taken; the piece reaches past the new segment, so it is the last one.
-      auto node = st.held_.extract(p);
-      auto& bytes = node.mapped().bytes;
-      bytes.erase(bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(b - ps));
-      node.key() = b;
-      st.held_.insert(std::move(node));
-      release(st, b - ps);
+      trim_held_front(st, p, b);
       break;
     } else if (b == pe) {
       h.bytes.resize(a - ps);
@@ -564,6 +554,18 @@ bool TcpSession::differs_from_tail(const TcpStream& st, std::uint64_t off, Bytes
 void TcpSession::drop_held(TcpStream& st) {
   release(st, st.held_bytes_);
   st.held_.clear();
+}
+
+void TcpSession::trim_held_front(TcpStream& st, std::map<std::uint64_t, TcpStream::Held>::iterator it,
+                                 std::uint64_t new_start) {
+  // Drop the piece's bytes before new_start and re-key it there (node handle: no allocation).
+  const std::uint64_t old_start = it->first;
+  auto node = st.held_.extract(it);
+  auto& bytes = node.mapped().bytes;
+  bytes.erase(bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(new_start - old_start));
+  node.key() = new_start;
+  st.held_.insert(std::move(node));
+  release(st, new_start - old_start);
 }
 
 void TcpSession::release(TcpStream& st, std::uint64_t bytes) {

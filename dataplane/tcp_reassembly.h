@@ -209,6 +209,8 @@ class TcpSession {
   bool differs_from_tail(const TcpStream& st, std::uint64_t off, Bytes data) const;
   void drop_held(TcpStream& st);
   void release(TcpStream& st, std::uint64_t bytes);
+  void trim_held_front(TcpStream& st, std::map<std::uint64_t, TcpStream::Held>::iterator it,
+                       std::uint64_t new_start);
   void update_state();
 
   const ReassemblyConfig& cfg_;
