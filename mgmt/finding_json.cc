@@ -34,6 +34,11 @@ std::string hex64(std::uint64_t v) {
 
 }  // namespace
 
+std::string attributed_user(const dataplane::Finding& f, const Identity* who) {
+  if (who) return who->user;
+  return f.meta.user_hint.empty() ? "unknown" : f.meta.user_hint;
+}
+
 nlohmann::ordered_json finding_to_json(const dataplane::Finding& f, const Identity* who,
                                const Decision& decision) {
   using json = nlohmann::ordered_json;
@@ -66,7 +71,7 @@ nlohmann::ordered_json finding_to_json(const dataplane::Finding& f, const Identi
   if (!f.meta.smtp_rcpt_to.empty()) j["smtp.rcpt_to"] = f.meta.smtp_rcpt_to;
   if (!f.meta.file_name.empty()) j["file.name"] = f.meta.file_name;
   if (!f.meta.file_mime.empty()) j["file.mime"] = f.meta.file_mime;
-  j["user"] = who ? who->user : (f.meta.user_hint.empty() ? "unknown" : f.meta.user_hint);
+  j["user"] = attributed_user(f, who);
   j["department"] = who ? who->department : "";
   if (!f.meta.user_hint.empty()) j["user_hint"] = f.meta.user_hint;
   j["action"] = decision.action;

@@ -21,6 +21,10 @@ struct Decision {
   int risk_score = 0;
 };
 
+// Who a finding is attributed to: the identity in force at packet time, else the user
+// named in-band (Basic auth, SMTP AUTH, FTP USER), else "unknown".
+std::string attributed_user(const dataplane::Finding& f, const Identity* who);
+
 nlohmann::ordered_json finding_to_json(const dataplane::Finding& f, const Identity* who,
                                const Decision& decision);
 

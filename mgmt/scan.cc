@@ -282,7 +282,7 @@ int run_scan(const ScanOptions& opts, std::ostream& out, std::ostream& err) {
       auto& cat = tally.by_category[f->category];
       ++cat.first;
       cat.second += f->count;
-      std::string user = who ? who->user : (f->meta.user_hint.empty() ? "unknown" : f->meta.user_hint);
+      std::string user = attributed_user(*f, who);
       if (who && !who->department.empty()) user += " (" + who->department + ")";
       ++tally.by_user[user];
     }
