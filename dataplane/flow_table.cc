@@ -48,6 +48,17 @@ std::uint8_t open_list_for(const Flow& f) {
 
 }  // namespace
 
+FlowKey flow_key_of(const Decoded& d) {
+  FlowKey key;
+  if (std::tie(d.src, d.sport) <= std::tie(d.dst, d.dport)) {
+    key.a = d.src, key.pa = d.sport, key.b = d.dst, key.pb = d.dport;
+  } else {
+    key.a = d.dst, key.pa = d.dport, key.b = d.src, key.pb = d.sport;
+  }
+  key.proto = d.proto;
+  return key;
+}
+
 std::uint64_t hash_flow_key(const FlowKey& k) {
   const std::uint64_t seed = process_seed();
   // Addition commutes: the two ends can come in either order.
@@ -199,13 +210,7 @@ FlowLookup FlowTable::lookup_or_create(const Decoded& d, std::uint64_t now_ns) {
     ++counters_.not_flow;
     return {};
   }
-  FlowKey key;
-  if (std::tie(d.src, d.sport) <= std::tie(d.dst, d.dport)) {
-    key.a = d.src, key.pa = d.sport, key.b = d.dst, key.pb = d.dport;
-  } else {
-    key.a = d.dst, key.pa = d.dport, key.b = d.src, key.pb = d.sport;
-  }
-  key.proto = d.proto;
+  const FlowKey key = flow_key_of(d);
   const std::uint64_t h = hash_flow_key(key);
   const bool tcp = d.proto == kProtoTcp;
   const bool syn = tcp && (d.tcp_flags & tcp_flag::kSyn);

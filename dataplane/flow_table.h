@@ -55,6 +55,8 @@ struct FlowKey {
   bool operator==(const FlowKey&) const = default;
 };
 std::uint64_t hash_flow_key(const FlowKey& k);  // symmetric by construction
+// The normalised key of a decoded TCP/UDP packet: the same for both directions.
+FlowKey flow_key_of(const Decoded& d);
 
 struct FlowConfig {
   std::uint32_t max_flows = 512 * 1024;

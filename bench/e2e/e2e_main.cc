@@ -156,14 +156,7 @@ int main(int argc, char** argv) {
         dlp::dataplane::Decoded d;
         if (dlp::dataplane::decode(burst[i], d) != dlp::dataplane::DecodeStatus::ok) continue;
         if (d.proto != 6 || d.payload.empty()) continue;
-        dlp::dataplane::FlowKey k;
-        const bool fwd = std::tie(d.src, d.sport) <= std::tie(d.dst, d.dport);
-        k.a = fwd ? d.src : d.dst;
-        k.b = fwd ? d.dst : d.src;
-        k.pa = fwd ? d.sport : d.dport;
-        k.pb = fwd ? d.dport : d.sport;
-        k.proto = 6;
-        auto [it, fresh] = index.emplace(k, flows.size());
+        auto [it, fresh] = index.emplace(dlp::dataplane::flow_key_of(d), flows.size());
         if (fresh) flows.emplace_back();
         flows[it->second].append(reinterpret_cast<const char*>(d.payload.data()),
                                  d.payload.size());
