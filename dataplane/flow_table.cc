@@ -174,6 +174,7 @@ struct FlowTable::Impl {
     unlink(i);
     f.tcp.reset();  // returns its held bytes to the worker's reassembly memory
     f.inspector.reset();
+    f.meta.reset();
     f.in_use_ = false;
     f.hash_next_ = free_head;
     free_head = i;
@@ -267,6 +268,7 @@ FlowLookup FlowTable::lookup_or_create(const Decoded& d, std::uint64_t now_ns) {
     f.tcp.reset();
   }
   f.inspector.reset();
+  f.meta.reset();
   f.app_data = 0;
   f.self_ = i;
   f.hash_ = h;

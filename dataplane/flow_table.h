@@ -81,6 +81,8 @@ struct Flow {
 
   std::optional<TcpSession> tcp;      // TCP only
   std::unique_ptr<inspectors::Inspector> inspector;  // chosen on the first payload
+  // Flow-level metadata from the inspector (TLS SNI/ALPN/JA4, notes); only when set.
+  std::unique_ptr<inspectors::ContentMeta> meta;
   std::uint32_t app_data = 0;         // free for the worker (e.g. verdict, flags)
 
   // Intrusive links (pool indices), owned by FlowTable.

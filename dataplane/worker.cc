@@ -45,7 +45,8 @@ Worker::Worker(const WorkerConfig& cfg, std::shared_ptr<const signatures::Databa
       scanner_(std::move(db)),
       reasm_memory_{cfg.reassembly_memory_cap, 0},
       defrag_(cfg_.defrag),
-      flows_(cfg_.flows, cfg_.reassembly, reasm_memory_, reasm_counters_, *this) {}
+      flows_(cfg_.flows, cfg_.reassembly, reasm_memory_, reasm_counters_, *this),
+      files_(*this, cfg_.limits) {}
 
 Worker::~Worker() {
   // Flows reference the reassembly memory and call back into this worker: end them
@@ -124,12 +125,18 @@ void Worker::handle_l4(Decoded& d, std::uint64_t ts_ns) {
 
 void Worker::ensure_inspector(Flow& flow, Side first_side, Bytes first_bytes) {
   if (flow.inspector) return;
-  inspectors::FlowInfo info{flow.client_port, flow.server_port, flow.proto};
+  inspectors::FlowInfo info;
+  info.client_port = flow.client_port;
+  info.server_port = flow.server_port;
+  info.ip_proto = flow.proto;
+  info.client_ip = flow.client_ip.b;
+  info.server_ip = flow.server_ip.b;
+  info.start_ns = flow.first_ns;
   // Content sniffing looks at what the client says first; when the server speaks first
   // (SMTP, FTP banners) the choice falls back to the port.
   const auto& factory =
       registry_.choose(info, first_side == Side::client ? first_bytes : Bytes{});
-  flow.inspector = factory.create(*this, info);
+  flow.inspector = factory.create(files_, info);
 }
 
 void Worker::on_data(Side side, Bytes bytes) {
@@ -236,6 +243,48 @@ inspectors::NormalizerStats Worker::normalizer_stats() const {
 
 void Worker::weird(std::string_view what) { ++counters_.weirds[what]; }
 
+void Worker::flow_meta(const inspectors::ContentMeta& meta) {
+  if (current_flow_ == nullptr) return;
+  Flow& flow = *current_flow_;
+  if (!flow.meta) flow.meta = std::make_unique<inspectors::ContentMeta>();
+  // Newer flow facts win over older ones (a later SNI-less record must not erase one).
+  inspectors::ContentMeta merged = meta;
+  inspectors::merge_meta(merged, *flow.meta);
+  *flow.meta = std::move(merged);
+}
+
+void Worker::add_flow_meta(Finding& f) const {
+  if (current_flow_ != nullptr && current_flow_->meta) {
+    inspectors::merge_meta(f.meta, *current_flow_->meta);
+  }
+}
+
+void Worker::report(const inspectors::Report& r) {
+  if (current_flow_ == nullptr) return;
+  const Flow& flow = *current_flow_;
+  Finding f;
+  f.ts_ns = now_ns_;
+  f.finding_id = (static_cast<std::uint64_t>(worker_id_) << 48) | next_finding_++;
+  const bool outbound = r.meta.dir == inspectors::Dir::to_server;
+  f.src_ip = outbound ? flow.client_ip : flow.server_ip;
+  f.dst_ip = outbound ? flow.server_ip : flow.client_ip;
+  f.src_port = outbound ? flow.client_port : flow.server_port;
+  f.dst_port = outbound ? flow.server_port : flow.client_port;
+  f.transport = flow.proto;
+  f.detector = r.detector;
+  f.detector_name = r.name;
+  f.category = r.category;
+  f.severity = r.severity;
+  f.confidence = r.high_confidence ? signatures::Confidence::high : signatures::Confidence::medium;
+  f.count = r.count;
+  f.meta = r.meta;
+  add_flow_meta(f);
+  f.reasons = r.reasons;
+  ++counters_.reports;
+  ++counters_.findings;
+  push(std::move(f));
+}
+
 Finding Worker::make_finding(const ContentSlot& slot, std::uint64_t ts_ns) {
   Finding f;
   f.ts_ns = ts_ns;
@@ -246,6 +295,7 @@ Finding Worker::make_finding(const ContentSlot& slot, std::uint64_t ts_ns) {
   f.dst_port = slot.dport;
   f.transport = slot.transport;
   f.meta = slot.meta;
+  add_flow_meta(f);
   return f;
 }
 

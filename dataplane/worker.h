@@ -27,6 +27,7 @@
 #include "dataplane/packet.h"
 #include "dataplane/spsc_ring.h"
 #include "dataplane/tcp_reassembly.h"
+#include "inspectors/files/file_sink.h"
 #include "inspectors/inspector.h"
 #include "inspectors/normalizer.h"
 #include "signatures/edm.h"
@@ -42,6 +43,9 @@ struct WorkerConfig {
   // Anti-evasion text normalisation (UTF-16, NFKC, format characters, HTML entities)
   // between the inspectors and the scanner.
   bool normalize = true;
+  // Depth, decompression, file and memory limits of the inspectors and the file layer
+  // (the Registry's factories take the same values).
+  inspectors::Limits limits;
   // Exact data match: when an index is given, every content stream is also matched
   // against it, and a row seen with enough fields becomes a customer_record finding.
   std::shared_ptr<const signatures::EdmIndex> edm;
@@ -58,6 +62,7 @@ struct WorkerCounters {
   std::uint64_t findings = 0;
   std::uint64_t findings_backlogged = 0;  // ring was full; kept and pushed later
   std::uint64_t edm_matches = 0;          // customer rows found
+  std::uint64_t reports = 0;              // findings raised by inspectors (dns_exfil, limit)
   DecodeCounters decode;
   // Anomalies reported by inspectors, by name.
   std::map<std::string_view, std::uint64_t> weirds;
@@ -85,6 +90,7 @@ class Worker final : public FlowEvents, public StreamSink, public inspectors::Co
   std::uint64_t flow_memory_bytes() const { return flows_.memory_bytes(); }
   // Summed over every content stream so far.
   inspectors::NormalizerStats normalizer_stats() const;
+  const inspectors::FileStats& file_stats() const { return files_.stats(); }
 
   // FlowEvents
   void on_flow_end(Flow& flow, FlowEnd why) override;
@@ -97,6 +103,9 @@ class Worker final : public FlowEvents, public StreamSink, public inspectors::Co
   void gap(StreamId id, std::uint64_t len) override;
   void close(StreamId id) override;
   void weird(std::string_view what) override;
+  void flow_meta(const inspectors::ContentMeta& meta) override;
+  void report(const inspectors::Report& r) override;
+  std::uint64_t now_ns() const override { return now_ns_; }
 
  private:
   struct ContentSlot;
@@ -106,6 +115,7 @@ class Worker final : public FlowEvents, public StreamSink, public inspectors::Co
   void emit(ContentSlot& slot);
   void emit_edm(ContentSlot& slot);
   Finding make_finding(const ContentSlot& slot, std::uint64_t ts_ns);
+  void add_flow_meta(Finding& f) const;
   void push(Finding&& f);
 
   WorkerConfig cfg_;
@@ -118,6 +128,8 @@ class Worker final : public FlowEvents, public StreamSink, public inspectors::Co
   Defragmenter defrag_;
   FlowTable flows_;
   WorkerCounters counters_;
+  // Inspectors write into the file layer, which writes into this worker.
+  inspectors::FileSink files_;
 
   std::vector<std::unique_ptr<ContentSlot>> slots_;
   std::vector<StreamId> free_slots_;

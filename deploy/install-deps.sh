@@ -34,6 +34,10 @@ packages=(
   libssl-dev
   libpq-dev libpqxx-dev
   libarchive-dev
+  libbrotli-dev
+  libpsl-dev publicsuffix
+  clang libclang-rt-14-dev
+  iproute2 curl
 )
 
 missing=()

@@ -67,10 +67,24 @@ nlohmann::ordered_json finding_to_json(const dataplane::Finding& f, const Identi
     j["http.url"] = f.meta.http_url;
     if (!f.meta.http_user_agent.empty()) j["http.user_agent"] = f.meta.http_user_agent;
   }
-  if (!f.meta.smtp_mail_from.empty()) j["smtp.mail_from"] = f.meta.smtp_mail_from;
+  auto put = [&j](const char* key, const std::string& v) {
+    if (!v.empty()) j[key] = v;
+  };
+  put("form.field", f.meta.form_field);
+  put("smtp.helo", f.meta.smtp_helo);
+  put("smtp.mail_from", f.meta.smtp_mail_from);
   if (!f.meta.smtp_rcpt_to.empty()) j["smtp.rcpt_to"] = f.meta.smtp_rcpt_to;
-  if (!f.meta.file_name.empty()) j["file.name"] = f.meta.file_name;
-  if (!f.meta.file_mime.empty()) j["file.mime"] = f.meta.file_mime;
+  put("smtp.subject", f.meta.smtp_subject);
+  put("ftp.command", f.meta.ftp_command);
+  put("dns.domain", f.meta.dns_domain);
+  put("tls.sni", f.meta.tls_sni);
+  put("tls.alpn", f.meta.tls_alpn);
+  put("tls.ja4", f.meta.tls_ja4);
+  put("file.name", f.meta.file_name);
+  put("file.mime", f.meta.file_mime);
+  put("file.path", f.meta.file_path);
+  if (f.meta.depth != 0) j["file.depth"] = f.meta.depth;
+  if (!f.meta.notes.empty()) j["notes"] = f.meta.notes;
   j["user"] = attributed_user(f, who);
   j["department"] = who ? who->department : "";
   if (!f.meta.user_hint.empty()) j["user_hint"] = f.meta.user_hint;

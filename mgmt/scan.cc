@@ -165,11 +165,14 @@ void print_summary(std::ostream& out, const ScanOptions& opts, const dataplane::
 }
 
 void redact_metadata(signatures::Redactor& r, inspectors::ContentMeta& m) {
-  for (std::string* field : {&m.http_url, &m.http_host, &m.http_user_agent, &m.file_name,
-                             &m.file_mime, &m.smtp_mail_from, &m.user_hint}) {
+  for (std::string* field :
+       {&m.http_url, &m.http_host, &m.http_user_agent, &m.form_field, &m.file_name,
+        &m.file_mime, &m.file_path, &m.smtp_helo, &m.smtp_mail_from, &m.smtp_subject,
+        &m.dns_domain, &m.tls_sni, &m.user_hint}) {
     if (!field->empty()) *field = r.redact(*field);
   }
   for (std::string& rcpt : m.smtp_rcpt_to) rcpt = r.redact(rcpt);
+  for (std::string& note : m.notes) note = r.redact(note);
 }
 
 }  // namespace
@@ -265,7 +268,7 @@ int run_scan(const ScanOptions& opts, std::ostream& out, std::ostream& err) {
   // When findings go to standard output, the summary goes to standard error.
   std::ostream& summary_out = findings_out == &out ? err : out;
 
-  const inspectors::Registry registry = inspectors::default_registry();
+  const inspectors::Registry registry = inspectors::default_registry(wcfg.limits);
   dataplane::SpscRing<dataplane::Finding> ring(kRingSize);
   dataplane::Worker worker(wcfg, *db, registry, ring, 0);
   Tally tally;

@@ -63,6 +63,23 @@ class RecordingSink final : public ContentSink {
 
   void weird(std::string_view what) override { weirds.emplace_back(what); }
 
+  void flow_meta(const ContentMeta& meta) override { flow_metas.push_back(meta); }
+
+  void report(const Report& r) override { reports.push_back(r); }
+
+  std::uint64_t now_ns() const override { return clock_ns; }
+
+  // The flow metadata as the worker would hold it after every flow_meta() call so far.
+  ContentMeta merged_flow_meta() const {
+    ContentMeta m;
+    for (const ContentMeta& f : flow_metas) {
+      ContentMeta next = f;
+      merge_meta(next, m);
+      m = std::move(next);
+    }
+    return m;
+  }
+
   std::size_t weird_count(std::string_view what) const {
     std::size_t n = 0;
     for (const auto& w : weirds) n += (w == what) ? 1 : 0;
@@ -94,6 +111,10 @@ class RecordingSink final : public ContentSink {
       }
       out += s.closed ? "  closed\n" : "  open\n";
     }
+    for (const auto& r : reports) {
+      out += "report " + r.detector + " " + r.category + " count=" + std::to_string(r.count) +
+             " " + describe(r.meta) + "\n";
+    }
     for (const auto& w : weirds) out += "weird " + w + "\n";
     for (const auto& e : errors) out += "error " + e + "\n";
     return out;
@@ -104,6 +125,23 @@ class RecordingSink final : public ContentSink {
     out += m.dir == Dir::to_server ? " to_server" : " to_client";
     out += " method=" + m.http_method + " host=" + m.http_host + " url=" + escape(m.http_url) +
            " ua=" + m.http_user_agent + " mime=" + m.file_mime + " user=" + m.user_hint;
+    auto add = [&out](const char* k, const std::string& v) {
+      if (!v.empty()) out += std::string(" ") + k + "=" + escape(v);
+    };
+    add("field", m.form_field);
+    add("file", m.file_name);
+    add("path", m.file_path);
+    if (m.depth != 0) out += " depth=" + std::to_string(m.depth);
+    add("helo", m.smtp_helo);
+    add("from", m.smtp_mail_from);
+    for (const auto& r : m.smtp_rcpt_to) add("rcpt", r);
+    add("subject", m.smtp_subject);
+    add("ftp", m.ftp_command);
+    add("domain", m.dns_domain);
+    add("sni", m.tls_sni);
+    add("alpn", m.tls_alpn);
+    add("ja4", m.tls_ja4);
+    for (const auto& n : m.notes) add("note", n);
     return out;
   }
 
@@ -132,6 +170,9 @@ class RecordingSink final : public ContentSink {
 
   std::vector<RecordedStream> streams;
   std::vector<std::string> weirds;
+  std::vector<ContentMeta> flow_metas;
+  std::vector<Report> reports;
+  std::uint64_t clock_ns = 0;  // what now_ns() answers; tests move it
   std::vector<std::string> errors;  // contract violations by the inspector
 
  private:
