@@ -146,6 +146,15 @@ void print_summary(std::ostream& out, const ScanOptions& opts, const dataplane::
   out << "tcp        out-of-order " << rc.out_of_order << ", retransmitted " << rc.retransmissions
       << ", overlaps " << rc.overlaps << " (conflicting " << rc.overlap_conflicts << "), gaps "
       << rc.gaps << " (" << rc.gap_bytes << " bytes), midstream " << rc.midstream << "\n";
+  const auto& fs = w.file_stats();
+  if (fs.files_opened || fs.decode_errors) {
+    out << "files      " << fs.files_opened << " opened, " << fs.entries << " inner files, "
+        << human_bytes(static_cast<double>(fs.bytes_extracted)) << " extracted, "
+        << fs.decode_errors << " undecodable (scanned as bytes)\n";
+  }
+  if (c.reports) {
+    out << "reported   " << c.reports << " findings raised by inspectors (dns_exfil, limits)\n";
+  }
   if (malformed) {
     out << "malformed ";
     for (std::size_t i = 0; i < c.decode.by_status.size(); ++i) {
