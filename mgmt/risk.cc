@@ -71,10 +71,15 @@ void RiskEngine::add(const Activity& a, const RiskSignals& s) {
   User& u = users_[a.user];
   const double volume = 1.0 + std::log2(1.0 + static_cast<double>(a.count)) / 2;
   const double base = severity_points(s.severity) * (s.high_confidence ? 1.0 : 0.6) * volume;
-  credit(u, "findings:" + a.category,
-         a.category + ": " + s.severity + " severity findings sent", base, a.ts_ns);
-
   const Deviation& d = s.deviation;
+  // What the user (or, new, their peers) does every day adds little: risk is about change.
+  const bool routine = (d.cold_start ? d.z_peer : d.z_own) <= cfg_.z_threshold &&
+                       !s.new_destination && s.hour_share >= cfg_.off_hours_share;
+  credit(u, "findings:" + a.category,
+         a.category + ": " + s.severity + " severity findings sent" +
+             (routine ? " (usual for this user)" : ""),
+         routine ? base * cfg_.routine_weight : base, a.ts_ns);
+
   const double own_z = std::min(d.z_own, cfg_.cap_z);
   if (!d.cold_start && own_z > cfg_.z_threshold) {
     credit(u, "own:" + a.category,

@@ -2,8 +2,9 @@
 // for them and their peers, and decays with a configurable half-life (packet time).
 //
 // Each finding adds points: its severity (low 1, medium 3, high 8, critical 15) times its
-// confidence (medium 0.6, high 1) times a volume factor (log2 of the match count), and
-// the same base again, scaled, for each way it is unusual: deviation from the user's own
+// confidence (medium 0.6, high 1) times a volume factor (log2 of the match count) — a
+// tenth of that when it is routine for the user — and the same base again, scaled, for
+// each way it is unusual: deviation from the user's own
 // baseline, from the department's, a destination the user never sent to, an hour of the
 // week they are rarely active in. The raw sum decays exponentially; the score is
 // 100 * (1 - exp(-raw / scale)), so it saturates instead of overflowing, and every point
@@ -39,6 +40,9 @@ struct RiskConfig {
   double cap_z = 20.0;
   double w_new_destination = 1.0;
   double w_off_hours = 1.5;
+  // Weight of a finding that matches the user's normal in every way (volume, destination,
+  // hour): routine work keeps adding a little, never enough to look like an insider.
+  double routine_weight = 0.1;
   double off_hours_share = 0.002;  // an hour holding less than this share of past activity
   int utc_offset_minutes = 0;       // the site's local time, for naming the hour
 };

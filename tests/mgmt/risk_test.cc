@@ -33,11 +33,24 @@ TEST(RiskTest, AnOrdinaryFindingScoresLowAndTheScoreIsExplained) {
   s.severity = "medium";
   r.add(finding(kMonday + 10 * kNsPerHour, "alice", "email", 1), s);
   const RiskScore sc = r.score("alice", kMonday + 10 * kNsPerHour);
-  // base = 3 * 0.6 * (1 + log2(2)/2) = 2.7; score = 100 * (1 - exp(-2.7/40)).
-  EXPECT_EQ(sc.score, static_cast<int>(std::lround(100 * (1 - std::exp(-2.7 / 40)))));
+  // base = 3 * 0.6 * (1 + log2(2)/2) = 2.7, a tenth of it as nothing about it is unusual;
+  // score = 100 * (1 - exp(-0.27/40)).
+  EXPECT_EQ(sc.score, static_cast<int>(std::lround(100 * (1 - std::exp(-0.27 / 40)))));
+  EXPECT_EQ(sc.score, 1);
   EXPECT_EQ(sc.level, RiskLevel::low);
   ASSERT_EQ(sc.reasons.size(), 1u);
-  EXPECT_EQ(sc.reasons[0].text, "email: medium severity findings sent");
+  EXPECT_EQ(sc.reasons[0].text, "email: medium severity findings sent (usual for this user)");
+  EXPECT_NEAR(sc.reasons[0].points, 0.27, 1e-9);
+
+  // The same finding from a user whose peers never send email addresses is not routine.
+  RiskSignals odd = s;
+  odd.deviation.cold_start = true;
+  odd.deviation.z_peer = 3.5;
+  r.add(finding(kMonday + 10 * kNsPerHour, "newbie", "email", 1), odd);
+  const RiskScore n = r.score("newbie", kMonday + 10 * kNsPerHour);
+  ASSERT_EQ(n.reasons.size(), 2u);
+  EXPECT_EQ(n.reasons[0].text, "email: medium severity findings sent");
+  EXPECT_NEAR(n.reasons[0].points, 2.7, 1e-9);
   EXPECT_EQ(r.score("nobody", kMonday).score, 0);
 }
 
@@ -73,6 +86,7 @@ TEST(RiskTest, DeviationNewDestinationAndOffHoursRaiseItWithReasons) {
 TEST(RiskTest, ScoreDecaysWithTheHalfLife) {
   RiskConfig cfg;
   cfg.half_life_hours = 24;
+  cfg.routine_weight = 1.0;  // count every finding fully, to see the decay alone
   RiskEngine r(cfg);
   RiskSignals s;
   s.severity = "critical";
