@@ -18,6 +18,7 @@
 #include "dataplane/worker.h"
 #include "inspectors/inspector.h"
 #include "mgmt/finding_json.h"
+#include "mgmt/analyzer.h"
 #include "mgmt/identity.h"
 #include "signatures/detector.h"
 #include "signatures/edm.h"
@@ -84,6 +85,7 @@ class Progress {
 struct Tally {
   std::map<std::string, std::pair<std::uint64_t, std::uint64_t>> by_category;  // findings, matches
   std::map<std::string, std::uint64_t> by_user;
+  std::map<std::string, std::uint64_t> by_action;
   std::uint64_t findings = 0;
 };
 
@@ -173,6 +175,22 @@ void print_summary(std::ostream& out, const ScanOptions& opts, const dataplane::
   }
 }
 
+void print_risk(std::ostream& out, const ScanOptions& opts, const Analyzer& a,
+                const Tally& tally) {
+  if (tally.findings == 0 || opts.top_users == 0) return;
+  out << "\nactions   ";
+  for (const auto& [action, n] : tally.by_action) out << " " << action << "=" << n;
+  out << "  (incidents " << a.incidents().size() << ")\n";
+  out << "\n  " << std::left << std::setw(20) << "user (by risk)" << std::right << std::setw(6)
+      << "score" << "  " << std::left << std::setw(9) << "level" << "top reason\n";
+  for (const RiskScore& s : a.top(a.now(), opts.top_users)) {
+    out << "  " << std::left << std::setw(20) << s.user << std::right << std::setw(6) << s.score
+        << "  " << std::left << std::setw(9) << risk_level_name(s.level)
+        << (s.reasons.empty() ? "" : s.reasons[0].text) << "\n";
+  }
+  out << std::right;
+}
+
 void redact_metadata(signatures::Redactor& r, inspectors::ContentMeta& m) {
   for (std::string* field :
        {&m.http_url, &m.http_host, &m.http_user_agent, &m.form_field, &m.file_name,
@@ -220,6 +238,17 @@ int run_scan(const ScanOptions& opts, std::ostream& out, std::ostream& err) {
     err << "dlpgate scan: " << db.error().message << "\n";
     return 2;
   }
+
+  AnalyzerConfig acfg;
+  if (!opts.policy_path.empty()) {
+    auto policy = Policy::load(opts.policy_path);
+    if (!policy) {
+      err << "dlpgate scan: " << policy.error().message << "\n";
+      return 2;
+    }
+    acfg.policy = std::move(*policy);
+  }
+  Analyzer analyzer(std::move(acfg));
 
   IdentityTable identity;
   if (!opts.identity_csv.empty()) {
@@ -288,14 +317,19 @@ int run_scan(const ScanOptions& opts, std::ostream& out, std::ostream& err) {
     while (auto f = ring.try_pop()) {
       redact_metadata(redactor, f->meta);
       const Identity* who = identity.lookup(f->src_ip, f->ts_ns);
+      std::string user = attributed_user(*f, who);
+      const std::string department = who ? who->department : "";
+      const AnalyzerDecision ad = analyzer.on_finding(*f, user, department);
       Decision decision;
+      decision.action = ad.action;
+      decision.risk_score = ad.risk_score;
       *findings_out << finding_to_json(*f, who, decision).dump() << "\n";
       ++tally.findings;
+      ++tally.by_action[ad.action];
       auto& cat = tally.by_category[f->category];
       ++cat.first;
       cat.second += f->count;
-      std::string user = attributed_user(*f, who);
-      if (who && !who->department.empty()) user += " (" + who->department + ")";
+      if (!department.empty()) user += " (" + department + ")";
       ++tally.by_user[user];
     }
   };
@@ -348,6 +382,7 @@ int run_scan(const ScanOptions& opts, std::ostream& out, std::ostream& err) {
   }
 
   print_summary(summary_out, opts, worker, tally, seconds, errors_seen);
+  print_risk(summary_out, opts, analyzer, tally);
   if (!opts.out_path.empty() && opts.out_path != "-") {
     summary_out << "\nfindings written to " << opts.out_path << "\n";
   }

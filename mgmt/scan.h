@@ -30,6 +30,8 @@ struct ScanOptions {
   std::uint32_t edm_min_fields = 3;
   std::uint32_t edm_window = 512;
   bool normalize = true;  // anti-evasion text normalisation before the scan
+  std::string policy_path;  // YAML policy (mgmt/policy.h); empty: every finding alerts
+  std::size_t top_users = 10;  // users listed by risk in the summary
   bool fail_on_findings = false;
   int progress = -1;  // -1 auto (a terminal), 0 off, 1 on
   // Called once reading starts (after detectors are compiled and the source is open), so
