@@ -1,14 +1,16 @@
 // default_registry(): every built-in inspector, in the order the Registry asks them.
 // Claims first (FTP data connections), then content probes, then ports; raw last.
+#include "inspectors/dns/dns_inspector.h"
 #include "inspectors/http_inspector.h"
 #include "inspectors/inspector.h"
 #include "inspectors/raw_inspector.h"
 
 namespace dlp::inspectors {
 
-Registry default_registry(const Limits& /*limits*/) {
+Registry default_registry(const Limits& limits) {
   Registry r;
   r.add(std::make_unique<HttpInspectorFactory>());
+  r.add(std::make_unique<DnsInspectorFactory>(DnsExfilConfig{}, limits));
   r.add(std::make_unique<RawInspectorFactory>());
   return r;
 }
