@@ -4,12 +4,14 @@
 #include "inspectors/http_inspector.h"
 #include "inspectors/inspector.h"
 #include "inspectors/raw_inspector.h"
+#include "inspectors/tls/tls_inspector.h"
 
 namespace dlp::inspectors {
 
 Registry default_registry(const Limits& limits) {
   Registry r;
   r.add(std::make_unique<HttpInspectorFactory>());
+  r.add(std::make_unique<TlsInspectorFactory>(limits));
   r.add(std::make_unique<DnsInspectorFactory>(DnsExfilConfig{}, limits));
   r.add(std::make_unique<RawInspectorFactory>());
   return r;
