@@ -64,7 +64,9 @@ TEST(Registry, PortWhenProbeFails) {
   r.add(std::make_unique<PortOnlyFactory>());
   EXPECT_EQ(r.choose(flow_to(25), as_bytes("EHLO mail.example.com\r\n")).app(), App::smtp);
   EXPECT_EQ(r.choose(flow_to(25), Bytes{}).app(), App::smtp);  // server speaks first
-  EXPECT_EQ(r.choose(flow_to(8080), as_bytes("\x16\x03\x01")).app(), App::http);
+  EXPECT_EQ(r.choose(flow_to(8080), as_bytes("\x00\x01\x02")).app(), App::http);
+  // A TLS ClientHello on the proxy port is TLS: content beats port.
+  EXPECT_EQ(r.choose(flow_to(8080), as_bytes("\x16\x03\x01")).app(), App::tls);
   EXPECT_EQ(r.choose(flow_to(3128), Bytes{}).app(), App::http);
 }
 
