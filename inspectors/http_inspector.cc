@@ -9,6 +9,8 @@
 // the same streams, bytes and weirds as the same request in one call.
 #include "inspectors/http_inspector.h"
 
+#include "inspectors/http_body.h"
+
 #include <algorithm>
 #include <array>
 #include <cstring>
@@ -141,11 +143,15 @@ enum class Field : std::uint8_t {
   content_type,
   authorization,
   proxy_authorization,
+  content_encoding,
+  upgrade,
 };
 
 Field classify_field(std::string_view name) {
   switch (name.size()) {
     case 4: if (iequals(name, "host")) return Field::host; break;
+    case 7: if (iequals(name, "upgrade")) return Field::upgrade; break;
+    case 16: if (iequals(name, "content-encoding")) return Field::content_encoding; break;
     case 10: if (iequals(name, "user-agent")) return Field::user_agent; break;
     case 12: if (iequals(name, "content-type")) return Field::content_type; break;
     case 13: if (iequals(name, "authorization")) return Field::authorization; break;
@@ -159,7 +165,8 @@ Field classify_field(std::string_view name) {
 
 class HttpInspector final : public Inspector {
  public:
-  HttpInspector(ContentSink& sink, const HttpLimits& limits) : sink_(sink), limits_(limits) {
+  HttpInspector(ContentSink& sink, const HttpLimits& limits, const Limits& common)
+      : sink_(sink), limits_(limits), common_(common), body_(sink, common_) {
     meta_.app = App::http;
     meta_.dir = Dir::to_server;
   }
@@ -213,12 +220,14 @@ class HttpInspector final : public Inspector {
   void append_capped(std::string& to, std::string_view sep, std::string_view value) const;
 
   void write_body(const void* p, std::size_t n);
+  void body_gap(std::uint64_t len);
   void close_body();
   void write_unparsed(const void* p, std::size_t n);
   void close_unparsed();
 
   ContentSink& sink_;
   const HttpLimits limits_;
+  const Limits common_;  // by value: an inspector may outlive a test's factory
   State state_ = State::request_line;
   bool closed_ = false;
 
@@ -244,9 +253,14 @@ class HttpInspector final : public Inspector {
   std::uint64_t body_left_ = 0;
   std::uint64_t chunk_left_ = 0;
 
+  std::string ce_raw_;      // Content-Encoding values, joined by ','
+  std::string upgrade_raw_;
+  bool http10_ = false;
+  bool tunnel_ = false;    // after CONNECT or Upgrade: the body is raw tunnel bytes
+  std::uint64_t chunks_ = 0;
+
   // Streams.
-  ContentSink::StreamId body_id_ = 0;
-  bool body_open_ = false;
+  HttpBody body_;
   ContentSink::StreamId unparsed_id_ = 0;
   bool unparsed_open_ = false;
   std::string last_host_;  // for the meta of unparsed bytes
@@ -420,10 +434,12 @@ bool HttpInspector::parse_request_line(std::string_view line) {
     // h2c with prior knowledge: binary frames follow; scan them as an opaque stream.
     sink_.weird("http.h2_prior_knowledge");
     url_emitted_ = true;
+    tunnel_ = true;
     state_ = State::opaque;
     return true;
   }
   if (version != "HTTP/1.1" && version != "HTTP/1.0") sink_.weird("http.bad_version");
+  http10_ = version == "HTTP/1.0";
   state_ = State::headers;
   return true;
 }
@@ -524,6 +540,12 @@ void HttpInspector::on_header(std::string_view line) {
     case Field::proxy_authorization:
       if (pauth_raw_.empty()) append_capped(pauth_raw_, "", value);
       break;
+    case Field::content_encoding:
+      append_capped(ce_raw_, ce_raw_.empty() ? "" : ",", value);
+      break;
+    case Field::upgrade:
+      append_capped(upgrade_raw_, upgrade_raw_.empty() ? "" : ",", value);
+      break;
     case Field::none:
     case Field::other:
       break;
@@ -540,6 +562,8 @@ std::string* HttpInspector::field_value(Field f) {
     case Field::transfer_encoding: return &te_raw_;
     case Field::authorization: return &auth_raw_;
     case Field::proxy_authorization: return &pauth_raw_;
+    case Field::content_encoding: return &ce_raw_;
+    case Field::upgrade: return &upgrade_raw_;
     case Field::none:
     case Field::other: return nullptr;
   }
@@ -572,8 +596,16 @@ void HttpInspector::end_of_head() {
 
   if (meta_.http_method == "CONNECT") {
     prefix_len_ = 0;
+    tunnel_ = true;
     state_ = State::tunnel_start;
     return;
+  }
+  if (!upgrade_raw_.empty()) {
+    // We do not see the 101; a client that asks and then speaks another protocol got it.
+    // Either way the bytes after this request are scanned raw, never lost.
+    ContentMeta note;
+    note.notes.push_back("upgrade: " + upgrade_raw_);
+    sink_.flow_meta(note);
   }
   if (!te_raw_.empty()) {
     // Transfer-Encoding wins over Content-Length (RFC 9112 §6.3); both present is how
@@ -609,6 +641,12 @@ void HttpInspector::end_of_head() {
       state_ = State::body_length;
       return;
     }
+  } else if (http10_ && (meta_.http_method == "POST" || meta_.http_method == "PUT" ||
+                         meta_.http_method == "PATCH")) {
+    // HTTP/1.0 with a body and no length: it ends when the connection does.
+    sink_.weird("http.body_until_close");
+    state_ = State::opaque;
+    return;
   }
   request_done();
 }
@@ -660,6 +698,13 @@ Ptr HttpInspector::on_chunk_size(Ptr p, Ptr end) {
     return p;
   }
   line_.clear();
+  if (++chunks_ > limits_.max_chunks) {
+    // Endless tiny chunks cost a parse step per byte: stop framing, scan the rest raw.
+    limit_hit(sink_, common_, "chunks", meta_,
+              "more than " + std::to_string(limits_.max_chunks) + " chunks in one body");
+    state_ = State::opaque;
+    return p;
+  }
   if (size == 0) {
     state_ = State::trailers;
   } else {
@@ -764,6 +809,7 @@ Ptr HttpInspector::on_resync(Ptr p, Ptr end) {
 Ptr HttpInspector::on_tunnel_start(Ptr p, Ptr end) {
   switch (classify_start(p, end)) {
     case Match::yes:
+      tunnel_ = false;  // a retried request, not tunnel bytes
       return start_request(p);
     case Match::maybe:
       keep_prefix(p, end);
@@ -804,25 +850,21 @@ void HttpInspector::gap(Dir dir, std::uint64_t len) {
     case State::body_length:
       if (len <= body_left_) {
         // The hole is inside the body: the scanner hears about it and we stay in sync.
-        if (!body_open_) write_body(nullptr, 0);
-        sink_.gap(body_id_, len);
+        body_gap(len);
         body_left_ -= len;
         if (body_left_ == 0) request_done();
         return;
       }
-      if (!body_open_) write_body(nullptr, 0);
-      sink_.gap(body_id_, body_left_);
+      body_gap(body_left_);
       break;
     case State::chunk_data:
       if (len <= chunk_left_) {
-        if (!body_open_) write_body(nullptr, 0);
-        sink_.gap(body_id_, len);
+        body_gap(len);
         chunk_left_ -= len;
         if (chunk_left_ == 0) state_ = State::chunk_data_end;
         return;
       }
-      if (!body_open_) write_body(nullptr, 0);
-      sink_.gap(body_id_, len);
+      body_gap(len);
       break;
     case State::tunnel_start:
     case State::opaque:
@@ -832,8 +874,7 @@ void HttpInspector::gap(Dir dir, std::uint64_t len) {
         write_body(prefix_.data(), prefix_len_);
         prefix_len_ = 0;
       }
-      if (!body_open_) write_body(nullptr, 0);
-      sink_.gap(body_id_, len);
+      body_gap(len);
       return;
     case State::request_line:
       // A partial request line is still client data worth scanning.
@@ -846,7 +887,7 @@ void HttpInspector::gap(Dir dir, std::uint64_t len) {
     case State::chunk_size:
     case State::chunk_data_end:
     case State::trailers:
-      if (body_open_) sink_.gap(body_id_, len);
+      if (body_.active()) body_.gap(len);
       break;
     case State::resync:
       if (prefix_len_ > 0) write_unparsed(prefix_.data(), prefix_len_);
@@ -904,8 +945,13 @@ void HttpInspector::emit_url() {
 
 void HttpInspector::request_done() {
   close_body();
+  const bool upgrade = !upgrade_raw_.empty();
   reset_request();
   state_ = State::request_line;
+  if (upgrade) {
+    tunnel_ = true;  // the rest of the client direction is the upgraded protocol
+    state_ = State::opaque;
+  }
 }
 
 void HttpInspector::reset_request() {
@@ -917,6 +963,10 @@ void HttpInspector::reset_request() {
   meta_.user_hint.clear();
   cl_raw_.clear();
   te_raw_.clear();
+  ce_raw_.clear();
+  upgrade_raw_.clear();
+  http10_ = false;
+  chunks_ = 0;
   auth_raw_.clear();
   pauth_raw_.clear();
   header_count_ = 0;
@@ -929,21 +979,22 @@ void HttpInspector::reset_request() {
   chunk_left_ = 0;
 }
 
-// n == 0 only opens the stream (for a gap before the first body byte).
+// n == 0 only starts the body (for a gap before the first body byte).
 void HttpInspector::write_body(const void* p, std::size_t n) {
-  if (n == 0 && body_open_) return;
-  if (!body_open_) {
-    body_id_ = sink_.open(meta_);
-    body_open_ = true;
+  if (!body_.active()) {
+    // Tunnels are raw; a body is decoded by its Content-Encoding and Content-Type.
+    body_.begin(meta_, tunnel_ ? std::string_view{} : std::string_view(ce_raw_),
+                tunnel_ ? std::string_view{} : std::string_view(meta_.file_mime), tunnel_);
   }
-  if (n > 0) sink_.write(body_id_, Bytes(static_cast<Ptr>(p), n));
+  if (n > 0) body_.write(Bytes(static_cast<Ptr>(p), n));
 }
 
-void HttpInspector::close_body() {
-  if (!body_open_) return;
-  sink_.close(body_id_);
-  body_open_ = false;
+void HttpInspector::body_gap(std::uint64_t len) {
+  write_body(nullptr, 0);
+  body_.gap(len);
 }
+
+void HttpInspector::close_body() { body_.end(); }
 
 void HttpInspector::write_unparsed(const void* p, std::size_t n) {
   if (n == 0) return;
@@ -978,7 +1029,7 @@ bool HttpInspectorFactory::probe(Bytes first_client_bytes) const {
 
 std::unique_ptr<Inspector> HttpInspectorFactory::create(ContentSink& sink,
                                                         const FlowInfo& /*flow*/) const {
-  return std::make_unique<HttpInspector>(sink, limits_);
+  return std::make_unique<HttpInspector>(sink, limits_, common_);
 }
 
 }  // namespace dlp::inspectors

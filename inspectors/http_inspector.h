@@ -51,11 +51,13 @@ struct HttpLimits {
   std::size_t max_header_bytes = 64 * 1024;  // the whole header block of one request
   std::size_t max_headers = 100;             // header fields in one request
   std::size_t max_chunk_line = 1024;         // chunk-size line, extensions included
+  std::size_t max_chunks = 100'000;          // chunks in one body ("limit.chunks")
 };
 
 class HttpInspectorFactory final : public InspectorFactory {
  public:
-  explicit HttpInspectorFactory(HttpLimits limits = {}) : limits_(limits) {}
+  explicit HttpInspectorFactory(HttpLimits limits = {}, const Limits& common = {})
+      : limits_(limits), common_(common) {}
   App app() const override { return App::http; }
   std::string_view name() const override { return "http"; }
   // 80, 8080, 8000, 3128 (Squid), 8008, 8888.
@@ -70,6 +72,7 @@ class HttpInspectorFactory final : public InspectorFactory {
 
  private:
   HttpLimits limits_;
+  Limits common_;  // decompression, stream and chunk limits shared with the other parsers
 };
 
 }  // namespace dlp::inspectors

@@ -10,7 +10,7 @@ namespace dlp::inspectors {
 
 Registry default_registry(const Limits& limits) {
   Registry r;
-  r.add(std::make_unique<HttpInspectorFactory>());
+  r.add(std::make_unique<HttpInspectorFactory>(HttpLimits{}, limits));
   r.add(std::make_unique<TlsInspectorFactory>(limits));
   r.add(std::make_unique<DnsInspectorFactory>(DnsExfilConfig{}, limits));
   r.add(std::make_unique<RawInspectorFactory>());

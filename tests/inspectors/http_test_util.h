@@ -16,9 +16,9 @@
 namespace dlp::inspectors::testing {
 
 inline RecordingSink run_http_pieces(const std::vector<std::string>& pieces,
-                                     const HttpLimits& limits = {}) {
+                                     const HttpLimits& limits = {}, const Limits& common = {}) {
   RecordingSink sink;
-  auto insp = HttpInspectorFactory(limits).create(sink, FlowInfo{});
+  auto insp = HttpInspectorFactory(limits, common).create(sink, FlowInfo{});
   for (const std::string& p : pieces) insp->data(Dir::to_server, as_bytes(p));
   insp->close();
   return sink;

@@ -11,6 +11,7 @@
 #include "tests/gen/dns_gen.h"
 #include "tests/gen/file_gen.h"
 #include "tests/gen/frames.h"
+#include "tests/gen/http_bodies.h"
 #include "tests/integration/scan_fixture.h"
 
 namespace dlp {
@@ -81,6 +82,25 @@ TEST_F(ProtocolsTest, EveryPlantedItemIsFoundWithItsMetadata) {
   add_http("tar.gz/zip/txt",
            testgen::gzip(testgen::make_tar({{"backup/in.zip", zip}}), "backup.tar"),
            "application/gzip", "aws_access_key", key, {{"file.name", "creds.txt"}});
+
+  // A card hidden as \u escapes in a JSON body, gzip'd and sent in 64-byte chunks.
+  const std::string card3 = testgen::make_card(rng, testgen::CardBrand::kAmex);
+  std::string escaped;
+  for (char c : card3) escaped += "\\u003" + std::string(1, c);
+  {
+    const std::string src = "10.7.0." + std::to_string(10 + n);
+    testgen::TcpConfig cfg = client(src, static_cast<std::uint16_t>(41000 + n));
+    cfg.start_ns = t0 + static_cast<std::uint64_t>(n) * 1'000'000'000ull;
+    ++n;
+    const std::string json = R"({"order":{"id":"A-1","payment":{"card":")" + escaped + R"("}}})";
+    const std::string req = testgen::http_request_with(
+        "POST", "api.shop.example", "/v2/orders", testgen::gzip(json),
+        {{"Content-Type", "application/json"}, {"Content-Encoding", "gzip"}}, 64);
+    for (auto& p : upload(cfg, req)) all.push_back(std::move(p));
+    plants.push_back({"chunked gzip json", "credit_card", src,
+                      {{"app", "http"}, {"http.host", "api.shop.example"}, {"http.url", "/v2/orders"}},
+                      card3});
+  }
 
   // A DNS tunnel (base32 labels, TXT) hidden among ordinary look-ups from the same client.
   std::string secret(12000, '\0');
