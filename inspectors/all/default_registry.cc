@@ -1,6 +1,7 @@
 // default_registry(): every built-in inspector, in the order the Registry asks them.
 // Claims first (FTP data connections), then content probes, then ports; raw last.
 #include "inspectors/dns/dns_inspector.h"
+#include "inspectors/ftp/ftp_inspector.h"
 #include "inspectors/http_inspector.h"
 #include "inspectors/inspector.h"
 #include "inspectors/raw_inspector.h"
@@ -12,6 +13,7 @@ Registry default_registry(const Limits& limits) {
   Registry r;
   r.add(std::make_unique<HttpInspectorFactory>(HttpLimits{}, limits));
   r.add(std::make_unique<TlsInspectorFactory>(limits));
+  r.add(std::make_unique<FtpInspectorFactory>(limits));
   r.add(std::make_unique<DnsInspectorFactory>(DnsExfilConfig{}, limits));
   r.add(std::make_unique<RawInspectorFactory>());
   return r;

@@ -11,6 +11,7 @@
 #include "tests/gen/dns_gen.h"
 #include "tests/gen/file_gen.h"
 #include "tests/gen/frames.h"
+#include "tests/gen/ftp_gen.h"
 #include "tests/gen/http_bodies.h"
 #include "tests/integration/scan_fixture.h"
 
@@ -100,6 +101,28 @@ TEST_F(ProtocolsTest, EveryPlantedItemIsFoundWithItsMetadata) {
     plants.push_back({"chunked gzip json", "credit_card", src,
                       {{"app", "http"}, {"http.host", "api.shop.example"}, {"http.url", "/v2/orders"}},
                       card3});
+  }
+
+  // FTP uploads, passive and active: the file travels on a connection the control
+  // channel announced, and the finding names the file and the FTP user.
+  for (testgen::FtpMode mode : {testgen::FtpMode::kPassive, testgen::FtpMode::kActive}) {
+    testgen::FtpSessionSpec spec;
+    spec.client_ip = "10.7.3." + std::to_string(10 + n);
+    spec.user = "ftpuser" + std::to_string(n);
+    spec.mode = mode;
+    spec.file_name = "exports/customers-" + std::to_string(n) + ".csv";
+    spec.start_ns = t0 + static_cast<std::uint64_t>(n) * 1'000'000'000ull;
+    spec.data_port = static_cast<std::uint16_t>(50000 + n);
+    spec.control_port = static_cast<std::uint16_t>(43000 + 2 * n);
+    const std::string ssn = testgen::make_ssn(rng);
+    spec.data = "name,ssn\nPat Doe," + ssn + "\n";
+    for (auto& p : testgen::ftp_upload_packets(spec)) all.push_back(std::move(p));
+    plants.push_back({mode == testgen::FtpMode::kPassive ? "ftp passive" : "ftp active", "us_ssn",
+                      spec.client_ip,
+                      {{"app", "ftp"}, {"file.name", "customers-" + std::to_string(n) + ".csv"},
+                       {"ftp.command", "STOR"}, {"user", spec.user}},
+                      ssn});
+    ++n;
   }
 
   // A DNS tunnel (base32 labels, TXT) hidden among ordinary look-ups from the same client.
