@@ -78,8 +78,10 @@ AnalyzerDecision Analyzer::on_finding(const dataplane::Finding& f, const std::st
     out.rule = pd.rule;
   }
 
-  const bool notable = out.action == "block" || severity_rank(f.severity) >= 2 ||
-                       score.level >= RiskLevel::elevated;
+  // What an analyst should look at: what was blocked, and whatever makes the user's risk
+  // elevated or worse. Routine high-severity work (finance sending cards to the bank)
+  // stays a finding, not an incident.
+  const bool notable = out.action == "block" || score.level >= RiskLevel::elevated;
   if (!notable) return out;
   Incident* inc = nullptr;
   if (auto it = open_incident_.find(user); it != open_incident_.end()) {

@@ -7,8 +7,8 @@
 //   3. the risk engine adds its points with reasons;
 //   4. the policy decides (allow | alert | block) on the finding, the user, the
 //      destination and the user's risk level after this finding;
-//   5. it joins the user's open incident (or opens one) when it matters: blocked, high or
-//      critical severity, or the user's risk at elevated or above.
+//   5. it joins the user's open incident (or opens one) when it matters: blocked, or the
+//      user's risk at elevated or above.
 // Deterministic: the same findings in the same order give the same scores and incidents.
 //
 //   Analyzer a(cfg);

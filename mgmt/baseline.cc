@@ -25,6 +25,11 @@ int hour_of_week(std::uint64_t ts_ns, int utc_offset_minutes) {
   return weekday * 24 + hour;
 }
 
+int day_hour_bin(std::uint64_t ts_ns, int utc_offset_minutes) {
+  const int how = hour_of_week(ts_ns, utc_offset_minutes);
+  return (how >= 5 * 24 ? 24 : 0) + how % 24;  // Saturday and Sunday are weekend
+}
+
 void Ewma::add(double x, double alpha) {
   if (days == 0) {
     mean = x;
@@ -65,7 +70,9 @@ void BaselineModel::fold_day(User& u, const std::string& category, Series& s,
 
 void BaselineModel::roll(User& u, std::int64_t today) {
   if (u.last_closed == INT64_MIN) {
-    u.first_day = today;
+    // Someone first seen now was watched since the model started and sent nothing worth
+    // a finding: those days are their history, all zeros.
+    u.first_day = std::min(today, first_day_);
     u.last_closed = today;
     return;
   }
@@ -92,6 +99,7 @@ void BaselineModel::roll(User& u, std::int64_t today) {
 
 void BaselineModel::observe(const Activity& a) {
   const std::int64_t today = day_index(a.ts_ns, cfg_.utc_offset_minutes);
+  if (first_day_ == INT64_MIN || today < first_day_) first_day_ = today;
   User& u = users_[a.user];
   if (!a.department.empty()) u.department = a.department;
   if (today > u.last_closed || u.last_closed == INT64_MIN) roll(u, today);
@@ -111,7 +119,7 @@ void BaselineModel::observe(const Activity& a) {
   peers_[u.department].count.try_emplace(a.category);
   peers_[u.department].bytes.try_emplace(a.category);
 
-  const int h = hour_of_week(a.ts_ns, cfg_.utc_offset_minutes);
+  const int h = day_hour_bin(a.ts_ns, cfg_.utc_offset_minutes);
   u.hours[h] += 1;
   u.hours_total += 1;
   Peer& p = peers_[u.department];
@@ -145,7 +153,8 @@ Deviation BaselineModel::deviation(const std::string& user, const std::string& d
     }
   }
   auto z_of = [this](double x, const Ewma* e, double floor_abs) {
-    if (e == nullptr || e->days == 0) return x > 0 ? x / floor_abs : 0.0;
+    // No finished day to compare with (the appliance's first day): no evidence either way.
+    if (e == nullptr || e->days == 0) return 0.0;
     return std::max(0.0, (x - e->mean) / sigma(*e, floor_abs));
   };
   if (own_c != nullptr && own_c->days > 0) {
@@ -167,6 +176,7 @@ Deviation BaselineModel::deviation(const std::string& user, const std::string& d
   d.z_peer = std::max(z_of(d.today_count, peer_c, cfg_.sigma_floor_count),
                       z_of(d.today_bytes, peer_b, cfg_.sigma_floor_bytes));
   const double w = std::clamp(static_cast<double>(d.own_days) / std::max(cfg_.min_days, 1), 0.0, 1.0);
+  d.own_weight = w;
   d.cold_start = w < 1.0;
   d.z = w * d.z_own + (1 - w) * d.z_peer;
   return d;
@@ -181,15 +191,23 @@ bool BaselineModel::new_destination(const std::string& user,
 
 double BaselineModel::hour_share(const std::string& user, const std::string& department,
                                  std::uint64_t ts_ns) const {
-  const int h = hour_of_week(ts_ns, cfg_.utc_offset_minutes);
+  const int bin = day_hour_bin(ts_ns, cfg_.utc_offset_minutes);
+  const int base = bin / 24 * 24, hour = bin % 24;
+  // Within an hour either side: a habit of 09:00 makes 08:30 and 10:15 usual too.
+  auto share = [&](const double* hours, double total) {
+    double n = 0;
+    for (int d = -1; d <= 1; ++d) n += hours[base + (hour + d + 24) % 24];
+    return n / total;
+  };
   constexpr double kEnough = 20;  // observations before a profile means anything
+  double best = -1;
   if (auto u = users_.find(user); u != users_.end() && u->second.hours_total >= kEnough) {
-    return u->second.hours[h] / u->second.hours_total;
+    best = share(u->second.hours, u->second.hours_total);
   }
   if (auto p = peers_.find(department); p != peers_.end() && p->second.hours_total >= kEnough) {
-    return p->second.hours[h] / p->second.hours_total;
+    best = std::max(best, share(p->second.hours, p->second.hours_total));
   }
-  return 1.0 / 168;  // nothing known: uniform, never "unusual"
+  return best < 0 ? 3.0 / 48 : best;  // nothing known: never unusual
 }
 
 int BaselineModel::own_days(const std::string& user) const {

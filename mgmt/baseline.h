@@ -35,6 +35,8 @@ constexpr std::uint64_t kNsPerDay = 24 * kNsPerHour;
 // Monday 00:00 = 0 ... Sunday 23:00 = 167, in UTC shifted by `utc_offset_minutes`.
 int hour_of_week(std::uint64_t ts_ns, int utc_offset_minutes = 0);
 std::int64_t day_index(std::uint64_t ts_ns, int utc_offset_minutes = 0);
+// 0-23 the hour of a workday, 24-47 the hour of a weekend day.
+int day_hour_bin(std::uint64_t ts_ns, int utc_offset_minutes = 0);
 
 struct BaselineConfig {
   double half_life_days = 14;    // weight of a day halves after this many days
@@ -76,6 +78,7 @@ struct Deviation {
   double z_peer = 0;     // ... against the department's
   double z = 0;          // blended by how much own history there is (cold start)
   int own_days = 0;      // finished days in the own baseline
+  double own_weight = 1;  // how much the own baseline counts (own_days / min_days, at most 1)
   bool cold_start = false;
 };
 
@@ -90,8 +93,9 @@ class BaselineModel {
                       const std::string& category, std::uint64_t ts_ns) const;
   // Whether the user has sent to `destination` before `a` (checked before observe()).
   bool new_destination(const std::string& user, const std::string& destination) const;
-  // The share of the user's (or, in cold start, the department's) past activity that fell
-  // in this hour of the week; 1/168 would be perfectly uniform.
+  // How usual this time is for the user: the share of past activity within an hour of it
+  // on the same kind of day (workday or weekend), the larger of the user's own share and
+  // the department's, so a habit either has is usual. 1.0/16 would be uniform.
   double hour_share(const std::string& user, const std::string& department,
                     std::uint64_t ts_ns) const;
   int own_days(const std::string& user) const;
@@ -115,14 +119,14 @@ class BaselineModel {
     std::int64_t first_day = INT64_MIN;
     std::int64_t last_closed = INT64_MIN;  // days before this one are folded in
     std::map<std::string, Series> by_category;
-    double hours[168] = {};
+    double hours[48] = {};  // [weekend][hour of day]
     double hours_total = 0;
     std::set<std::string> destinations;
     std::deque<std::string> destination_order;
   };
   struct Peer {
     std::map<std::string, Ewma> count, bytes;
-    double hours[168] = {};
+    double hours[48] = {};
     double hours_total = 0;
   };
 
@@ -132,6 +136,7 @@ class BaselineModel {
 
   BaselineConfig cfg_;
   double alpha_;
+  std::int64_t first_day_ = INT64_MIN;  // the first day the model saw anything
   std::unordered_map<std::string, User> users_;
   std::unordered_map<std::string, Peer> peers_;
 };

@@ -115,9 +115,9 @@ Result<void> IdentityTable::parse_csv(const std::string& text, const std::string
 }
 
 void IdentityTable::bind(const dataplane::IpAddr& ip, Identity who, std::uint64_t start_ns,
-                         std::uint64_t end_ns) {
+                         std::uint64_t end_ns, IdentitySource source) {
   auto& v = by_ip_[ip];
-  Binding b{start_ns, end_ns, std::move(who)};
+  Binding b{start_ns, end_ns, std::move(who), source};
   auto pos = std::upper_bound(v.begin(), v.end(), b.start_ns,
                               [](std::uint64_t s, const Binding& x) { return s < x.start_ns; });
   v.insert(pos, std::move(b));
@@ -128,14 +128,30 @@ const Identity* IdentityTable::lookup(const dataplane::IpAddr& ip, std::uint64_t
   auto it = by_ip_.find(ip);
   if (it == by_ip_.end()) return nullptr;
   const auto& v = it->second;
-  // Latest-starting binding that covers ts: walk back from the last one starting <= ts.
+  // Walk back from the last binding starting <= ts: the first covering one of each
+  // source is that source's latest; keep the strongest.
   auto pos = std::upper_bound(v.begin(), v.end(), ts_ns,
                               [](std::uint64_t t, const Binding& x) { return t < x.start_ns; });
+  const Binding* best = nullptr;
   while (pos != v.begin()) {
     --pos;
-    if (ts_ns < pos->end_ns) return &pos->who;
+    if (ts_ns < pos->end_ns && (best == nullptr || pos->source > best->source)) best = &*pos;
   }
-  return nullptr;
+  return best ? &best->who : nullptr;
+}
+
+bool IdentityTable::end(const dataplane::IpAddr& ip, const std::string& user,
+                        std::uint64_t end_ns, IdentitySource source) {
+  auto it = by_ip_.find(ip);
+  if (it == by_ip_.end()) return false;
+  for (auto b = it->second.rbegin(); b != it->second.rend(); ++b) {
+    if (b->source == source && b->who.user == user && b->start_ns <= end_ns &&
+        b->end_ns > end_ns) {
+      b->end_ns = end_ns;
+      return true;
+    }
+  }
+  return false;
 }
 
 }  // namespace dlp::mgmt

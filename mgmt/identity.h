@@ -25,6 +25,12 @@ struct Identity {
   std::string department;
 };
 
+// Where a binding came from, weakest first. When bindings of several sources cover the
+// same moment, the strongest source wins (a logon session names the person at the
+// keyboard; a DHCP lease names the device's owner; a static row is a default); within a
+// source the binding that started last wins (the address was reassigned).
+enum class IdentitySource : std::uint8_t { static_map = 1, dhcp = 2, session = 3 };
+
 class IdentityTable {
  public:
   static constexpr std::uint64_t kForever = std::numeric_limits<std::uint64_t>::max();
@@ -36,8 +42,13 @@ class IdentityTable {
   Result<void> parse_csv(const std::string& text, const std::string& origin);
 
   void bind(const dataplane::IpAddr& ip, Identity who, std::uint64_t start_ns = 0,
-            std::uint64_t end_ns = kForever);
-  // The binding in force at `ts_ns`; when several overlap, the one that started last.
+            std::uint64_t end_ns = kForever,
+            IdentitySource source = IdentitySource::static_map);
+  // Ends, at `end_ns`, the open binding of `ip` from `source` whose user is `user` (a
+  // logoff, a RADIUS Stop). False if there is none.
+  bool end(const dataplane::IpAddr& ip, const std::string& user, std::uint64_t end_ns,
+           IdentitySource source);
+  // The binding in force at `ts_ns`: the strongest source, then the one that started last.
   const Identity* lookup(const dataplane::IpAddr& ip, std::uint64_t ts_ns) const;
   std::size_t size() const { return count_; }
 
@@ -45,6 +56,7 @@ class IdentityTable {
   struct Binding {
     std::uint64_t start_ns, end_ns;
     Identity who;
+    IdentitySource source;
   };
   std::map<dataplane::IpAddr, std::vector<Binding>> by_ip_;  // each sorted by start
   std::size_t count_ = 0;

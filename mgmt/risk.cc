@@ -72,29 +72,30 @@ void RiskEngine::add(const Activity& a, const RiskSignals& s) {
   const double volume = 1.0 + std::log2(1.0 + static_cast<double>(a.count)) / 2;
   const double base = severity_points(s.severity) * (s.high_confidence ? 1.0 : 0.6) * volume;
   const Deviation& d = s.deviation;
-  // What the user (or, new, their peers) does every day adds little: risk is about change.
-  const bool routine = (d.cold_start ? d.z_peer : d.z_own) <= cfg_.z_threshold &&
-                       !s.new_destination && s.hour_share >= cfg_.off_hours_share;
+  // What the user (blended with their peers while their own history is short) does every
+  // day adds little: risk is about change.
+  const bool routine = d.z <= cfg_.z_threshold && !s.new_destination &&
+                       s.hour_share >= cfg_.off_hours_share;
   credit(u, "findings:" + a.category,
          a.category + ": " + s.severity + " severity findings sent" +
              (routine ? " (usual for this user)" : ""),
          routine ? base * cfg_.routine_weight : base, a.ts_ns);
 
   const double own_z = std::min(d.z_own, cfg_.cap_z);
-  if (!d.cold_start && own_z > cfg_.z_threshold) {
+  if (d.own_days > 0 && own_z > cfg_.z_threshold) {
     credit(u, "own:" + a.category,
-           a.category + fmt(": %.0f matches today against an own normal of %.1f a day (%.1f sigma)",
-                            d.today_count, d.own_mean_count, d.z_own),
-           base * cfg_.w_own_deviation * (own_z - cfg_.z_threshold), a.ts_ns);
+           a.category + fmt(": %.0f matches today against an own normal of %.1f a day (%.1f sigma",
+                            d.today_count, d.own_mean_count, d.z_own) +
+               fmt(", %.0f days of history)", d.own_days),
+           base * cfg_.w_own_deviation * d.own_weight * (own_z - cfg_.z_threshold), a.ts_ns);
   }
   const double peer_z = std::min(d.z_peer, cfg_.cap_z);
   if (peer_z > cfg_.z_threshold) {
-    // In cold start the peers are the only baseline, so they weigh as much as one's own.
-    const double w = d.cold_start ? cfg_.w_own_deviation : cfg_.w_peer_deviation;
+    // While the own history is short the peers are the better baseline: they weigh more.
+    const double w = cfg_.w_peer_deviation + (1 - d.own_weight) * (cfg_.w_own_deviation - cfg_.w_peer_deviation);
     credit(u, "peer:" + a.category,
            a.category + fmt(": %.0f matches today against a department normal of %.1f (%.1f sigma)",
-                            d.today_count, d.peer_mean_count, d.z_peer) +
-               (d.cold_start ? " (new user: compared with peers)" : ""),
+                            d.today_count, d.peer_mean_count, d.z_peer),
            base * w * (peer_z - cfg_.z_threshold), a.ts_ns);
   }
   if (s.new_destination && !s.destination.empty()) {

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <ctime>
 #include <fstream>
 #include <iomanip>
 #include <iostream>
@@ -20,6 +21,7 @@
 #include "mgmt/finding_json.h"
 #include "mgmt/analyzer.h"
 #include "mgmt/identity.h"
+#include "mgmt/identity_import.h"
 #include "signatures/detector.h"
 #include "signatures/edm.h"
 #include "signatures/redact.h"
@@ -257,6 +259,41 @@ int run_scan(const ScanOptions& opts, std::ostream& out, std::ostream& err) {
       return 2;
     }
   }
+  Directory directory;
+  if (!opts.directory_csv.empty()) {
+    if (auto r = directory.load(opts.directory_csv); !r) {
+      err << "dlpgate scan: " << r.error().message << "\n";
+      return 2;
+    }
+  }
+  for (const std::string& path : opts.dhcp_logs) {
+    // A lease database or a log: the lease file's blocks say which.
+    std::ifstream probe(path);
+    std::string first, line;
+    while (first.empty() && std::getline(probe, line)) {
+      if (!line.empty() && line[0] != '#') first = line;
+    }
+    int year = opts.dhcp_year;
+    if (year == 0) {
+      const std::time_t now = std::time(nullptr);
+      std::tm tm{};
+      gmtime_r(&now, &tm);
+      year = tm.tm_year + 1900;
+    }
+    auto r = first.rfind("lease ", 0) == 0 || first.rfind("authoring-byte-order", 0) == 0
+                 ? import_dhcp_leases(identity, directory, path)
+                 : import_dhcp_syslog(identity, directory, path, year);
+    if (!r) {
+      err << "dlpgate scan: " << r.error().message << "\n";
+      return 2;
+    }
+  }
+  for (const std::string& path : opts.logon_events) {
+    if (auto r = import_logon_events(identity, directory, path); !r) {
+      err << "dlpgate scan: " << r.error().message << "\n";
+      return 2;
+    }
+  }
 
   dataplane::WorkerConfig wcfg;
   wcfg.normalize = opts.normalize;
@@ -318,7 +355,7 @@ int run_scan(const ScanOptions& opts, std::ostream& out, std::ostream& err) {
       redact_metadata(redactor, f->meta);
       const Identity* who = identity.lookup(f->src_ip, f->ts_ns);
       std::string user = attributed_user(*f, who);
-      const std::string department = who ? who->department : "";
+      const std::string department = who ? who->department : directory.department(user);
       const AnalyzerDecision ad = analyzer.on_finding(*f, user, department);
       Decision decision;
       decision.action = ad.action;

@@ -22,6 +22,11 @@ struct ScanOptions {
   std::string bpf_filter;             // live only
   std::uint64_t max_packets = 0;      // live: stop after this many (0: until signalled)
   std::string identity_csv;
+  // Identity over time (mgmt/identity_import.h): device owners, DHCP, logon sessions.
+  std::string directory_csv;
+  std::vector<std::string> dhcp_logs;
+  int dhcp_year = 0;  // 0: the current year
+  std::vector<std::string> logon_events;
   std::string out_path;               // findings JSON lines; empty: standard output
   std::vector<std::string> extra_packs;  // detector packs on top of the built-in ones
   std::string overlap_policy = "linux";

@@ -69,26 +69,37 @@ TEST(BaselineTest, SilentDaysCountAsZerosAndNewCategoriesStartFromZero) {
   EXPECT_DOUBLE_EQ(s.z_own, 3.0);  // 3 matches over the floor sigma of 1
 }
 
-TEST(BaselineTest, NewUserLeansOnThePeers) {
+TEST(BaselineTest, EarlyDaysLeanOnThePeers) {
   BaselineModel m;
-  for (int d = 0; d < 10; ++d) {
+  for (int d = 0; d < 2; ++d) {
     for (const char* u : {"p1", "p2", "p3"}) {
       m.observe(act(kMonday + d * kNsPerDay + 11 * kNsPerHour, u, "hr", "us_ssn", 4, 4000));
     }
   }
-  const std::uint64_t t = kMonday + 10 * kNsPerDay + 11 * kNsPerHour;
+  // Day 2: a colleague first seen now has two days of history (zeros): not enough alone.
+  const std::uint64_t t = kMonday + 2 * kNsPerDay + 11 * kNsPerHour;
   m.observe(act(t, "newbie", "hr", "us_ssn", 4, 4000));
   Deviation d = m.deviation("newbie", "hr", "us_ssn", t);
   EXPECT_TRUE(d.cold_start);
-  EXPECT_EQ(d.own_days, 0);
+  EXPECT_EQ(d.own_days, 2);
+  EXPECT_DOUBLE_EQ(d.own_weight, 0.4);
+  EXPECT_DOUBLE_EQ(d.z_own, 4.0);  // 4 over the floor sigma of 1, against zeros
   EXPECT_NEAR(d.peer_mean_count, 4.0, 1e-9);
-  EXPECT_DOUBLE_EQ(d.z, 0.0);  // as much as the peers: normal
+  EXPECT_DOUBLE_EQ(d.z_peer, 0.0);  // as much as the peers: normal for the department
+  EXPECT_NEAR(d.z, 0.4 * 4.0, 1e-9);
 
   m.observe(act(t + kNsPerHour, "newbie", "hr", "us_ssn", 400, 400000));
   d = m.deviation("newbie", "hr", "us_ssn", t + kNsPerHour);
-  EXPECT_TRUE(d.cold_start);
   EXPECT_GT(d.z_peer, 100.0);
-  EXPECT_DOUBLE_EQ(d.z, d.z_peer);  // no own history at all: the peers decide
+  EXPECT_NEAR(d.z, 0.4 * d.z_own + 0.6 * d.z_peer, 1e-9);
+
+  // Someone first seen on day 10 was watched for ten days: their own zeros count fully.
+  const std::uint64_t later = kMonday + 10 * kNsPerDay + 11 * kNsPerHour;
+  m.observe(act(later, "quiet", "hr", "us_ssn", 30, 100));
+  d = m.deviation("quiet", "hr", "us_ssn", later);
+  EXPECT_FALSE(d.cold_start);
+  EXPECT_EQ(d.own_days, 10);
+  EXPECT_DOUBLE_EQ(d.z_own, 30.0);
 }
 
 TEST(BaselineTest, DestinationsAndHoursAreRemembered) {
@@ -97,6 +108,7 @@ TEST(BaselineTest, DestinationsAndHoursAreRemembered) {
   BaselineModel m(cfg);
   EXPECT_TRUE(m.new_destination("carol", "example.com"));
   for (int d = 0; d < 10; ++d) {
+    if (d % 7 >= 5) continue;  // no weekends
     for (int h = 9; h < 17; h += 2) {
       m.observe(act(kMonday + d * kNsPerDay + h * kNsPerHour, "carol", "it", "email", 1, 10,
                     "example.com"));
@@ -108,8 +120,12 @@ TEST(BaselineTest, DestinationsAndHoursAreRemembered) {
   // 03:00 on a Tuesday: never active then.
   EXPECT_DOUBLE_EQ(m.hour_share("carol", "it", kMonday + kNsPerDay + 3 * kNsPerHour), 0.0);
   EXPECT_GT(m.hour_share("carol", "it", kMonday + kNsPerDay + 9 * kNsPerHour), 0.02);
-  // Unknown user in an unknown department: uniform, never unusual.
-  EXPECT_DOUBLE_EQ(m.hour_share("zed", "nowhere", kMonday), 1.0 / 168);
+  // Unknown user in an unknown department: nothing known, never unusual.
+  EXPECT_DOUBLE_EQ(m.hour_share("zed", "nowhere", kMonday), 3.0 / 48);
+  // 08:00 is within an hour of her 09:00 habit.
+  EXPECT_GT(m.hour_share("carol", "it", kMonday + kNsPerDay + 8 * kNsPerHour), 0.02);
+  // Saturday 11:00: she never works weekends.
+  EXPECT_DOUBLE_EQ(m.hour_share("carol", "it", kMonday + 5 * kNsPerDay + 11 * kNsPerHour), 0.0);
   // The destination memory is bounded: the oldest is forgotten first.
   for (const char* d : {"a.com", "b.com", "c.com"}) {
     m.observe(act(kMonday + 11 * kNsPerDay, "carol", "it", "email", 1, 10, d));

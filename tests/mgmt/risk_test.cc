@@ -42,15 +42,21 @@ TEST(RiskTest, AnOrdinaryFindingScoresLowAndTheScoreIsExplained) {
   EXPECT_EQ(sc.reasons[0].text, "email: medium severity findings sent (usual for this user)");
   EXPECT_NEAR(sc.reasons[0].points, 0.27, 1e-9);
 
-  // The same finding from a user whose peers never send email addresses is not routine.
+  // The same finding from a user without history whose peers never send e-mail addresses
+  // is not routine, and the peers weigh fully.
   RiskSignals odd = s;
   odd.deviation.cold_start = true;
+  odd.deviation.own_weight = 0;
+  odd.deviation.today_count = 1;
   odd.deviation.z_peer = 3.5;
+  odd.deviation.z = 3.5;
   r.add(finding(kMonday + 10 * kNsPerHour, "newbie", "email", 1), odd);
   const RiskScore n = r.score("newbie", kMonday + 10 * kNsPerHour);
   ASSERT_EQ(n.reasons.size(), 2u);
   EXPECT_EQ(n.reasons[0].text, "email: medium severity findings sent");
   EXPECT_NEAR(n.reasons[0].points, 2.7, 1e-9);
+  EXPECT_EQ(n.reasons[1].text, "email: 1 matches today against a department normal of 0.0 (3.5 sigma)");
+  EXPECT_NEAR(n.reasons[1].points, 2.7 * 1.0 * 0.5, 1e-9);
   EXPECT_EQ(r.score("nobody", kMonday).score, 0);
 }
 
@@ -60,6 +66,7 @@ TEST(RiskTest, DeviationNewDestinationAndOffHoursRaiseItWithReasons) {
   s.severity = "high";
   s.high_confidence = true;
   s.deviation.z_own = 12;
+  s.deviation.z = 12;
   s.deviation.today_count = 480;
   s.deviation.own_mean_count = 1.5;
   s.deviation.own_days = 20;
@@ -73,7 +80,8 @@ TEST(RiskTest, DeviationNewDestinationAndOffHoursRaiseItWithReasons) {
   ASSERT_EQ(sc.reasons.size(), 4u);
   // Largest first: 9 sigma over the threshold of 3 outweighs the rest.
   EXPECT_EQ(sc.reasons[0].text,
-            "credit_card: 480 matches today against an own normal of 1.5 a day (12.0 sigma)");
+            "credit_card: 480 matches today against an own normal of 1.5 a day (12.0 sigma, 20 days "
+            "of history)");
   std::vector<std::string> texts;
   for (const auto& x : sc.reasons) texts.push_back(x.text);
   EXPECT_NE(std::find(texts.begin(), texts.end(), "sent credit_card to a new destination mega.nz"),
