@@ -26,11 +26,7 @@ HttpBody::HttpBody(ContentSink& sink, const Limits& limits) : sink_(sink), limit
   out_.body = this;
 }
 
-HttpBody::~HttpBody() {
-#if DLP_HAVE_MIME
-  mime_.reset();
-#endif
-}
+HttpBody::~HttpBody() = default;
 
 void HttpBody::begin(const ContentMeta& meta, std::string_view content_encoding,
                      std::string_view content_type, bool raw) {
@@ -71,11 +67,9 @@ void HttpBody::begin(const ContentMeta& meta, std::string_view content_encoding,
 
   const std::string type = lower(content_type);
   if (type.rfind("multipart/", 0) == 0) {
-#if DLP_HAVE_MIME
     kind_ = Kind::multipart;
     mime_ = std::make_unique<MimeDecoder>(sink_, meta_, limits_);
     mime_->start_body(content_type);
-#endif
   } else if (type.rfind("application/x-www-form-urlencoded", 0) == 0) {
     kind_ = Kind::urlencoded;
     meta_.form_field = "form";
@@ -138,9 +132,7 @@ void HttpBody::text(Bytes b) {
     case Kind::urlencoded: url_.feed(b, out_); return;
     case Kind::json: json_.feed(b, out_); return;
     case Kind::multipart:
-#if DLP_HAVE_MIME
       mime_->data(b);
-#endif
       return;
     case Kind::sniff: {
       std::size_t i = 0;
@@ -190,12 +182,10 @@ void HttpBody::gap(std::uint64_t len) {
       }
     }
   }
-#if DLP_HAVE_MIME
   if (kind_ == Kind::multipart) {
     mime_->gap(len);
     return;
   }
-#endif
   open_stream();
   sink_.gap(id_, len);
 }
@@ -204,12 +194,10 @@ void HttpBody::end() {
   if (!active_) return;
   if (kind_ == Kind::urlencoded) url_.finish(out_);
   if (kind_ == Kind::json) json_.finish(out_);
-#if DLP_HAVE_MIME
   if (kind_ == Kind::multipart && mime_) {
     mime_->finish();
     mime_.reset();
   }
-#endif
   if (open_) sink_.close(id_);
   open_ = false;
   active_ = false;

@@ -70,9 +70,7 @@ class HttpBody {
   Out out_;
   UrlDecoder url_;
   JsonUnescaper json_;
-#if DLP_HAVE_MIME
   std::unique_ptr<MimeDecoder> mime_;
-#endif
   ContentSink::StreamId id_ = 0;
   bool open_ = false;
   bool cut_ = false;  // max_stream_bytes reached

@@ -154,6 +154,29 @@ TEST(HttpBody, EndlessChunkingAndLongBodiesHitCountedLimits) {
   EXPECT_EQ(s.weird_count("limit.stream_bytes"), 1u);
 }
 
+TEST(HttpBody, MultipartUploadOfAGzippedFormIsSplitIntoParts) {
+  const std::string form = testgen::multipart_form(
+      {{"note", "", "", "see file"},
+       {"upload", "cards.csv", "text/csv", "name,card\nPat,4111 1111 1111 1111\n"}},
+      "XyZ");
+  const std::string req = http_request_with(
+      "POST", "files.example", "/upload", testgen::gzip(form),
+      {{"Content-Type", "multipart/form-data; boundary=XyZ"}, {"Content-Encoding", "gzip"}}, 33);
+  const RecordingSink whole = run_http(req);
+  ASSERT_EQ(whole.streams.size(), 3u) << whole.dump();
+  EXPECT_EQ(whole.streams[1].meta.form_field, "note");
+  EXPECT_EQ(whole.streams[1].bytes, "see file");
+  EXPECT_EQ(whole.streams[2].meta.form_field, "upload");
+  EXPECT_EQ(whole.streams[2].meta.file_name, "cards.csv");
+  EXPECT_EQ(whole.streams[2].meta.file_mime, "text/csv");
+  EXPECT_EQ(whole.streams[2].meta.http_host, "files.example");
+  EXPECT_EQ(whole.streams[2].bytes, "name,card\nPat,4111 1111 1111 1111\n");
+  EXPECT_TRUE(whole.weirds.empty()) << whole.dump();
+  for (std::size_t i = 1; i < req.size(); i += 7) {
+    ASSERT_EQ(run_http_pieces({req.substr(0, i), req.substr(i)}).dump(), whole.dump()) << i;
+  }
+}
+
 TEST(HttpBody, Http10BodyWithoutLengthRunsToTheEnd) {
   const RecordingSink s = run_http("POST /u HTTP/1.0\r\nHost: h\r\n\r\nsecret body to the end");
   EXPECT_EQ(bodies(s), "secret body to the end");

@@ -103,6 +103,33 @@ TEST_F(ProtocolsTest, EveryPlantedItemIsFoundWithItsMetadata) {
                       card3});
   }
 
+  // A multipart form upload of a docx and an xlsx (the browser's way).
+  {
+    const std::string card4 = testgen::make_card(rng, testgen::CardBrand::kDiscover);
+    const std::string ssn2 = testgen::make_ssn(rng);
+    const std::string src = "10.7.0." + std::to_string(10 + n);
+    testgen::TcpConfig cfg = client(src, static_cast<std::uint16_t>(41000 + n));
+    cfg.start_ns = t0 + static_cast<std::uint64_t>(n) * 1'000'000'000ull;
+    ++n;
+    const std::string form = testgen::multipart_form(
+        {{"title", "", "", "quarterly numbers"},
+         {"doc", "plan.docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+          testgen::make_docx({{"Corporate card ", testgen::format_card(card4)}})},
+         {"sheet", "staff.xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+          testgen::make_xlsx({{"employee", "SSN"}, {"Lee", ssn2}})}},
+        "----formboundary7MA4YWxk");
+    const std::string req = testgen::http_request_with(
+        "POST", "share.example.io", "/api/upload", form,
+        {{"Content-Type", "multipart/form-data; boundary=----formboundary7MA4YWxk"}});
+    for (auto& p : upload(cfg, req)) all.push_back(std::move(p));
+    plants.push_back({"multipart docx", "credit_card", src,
+                      {{"app", "http"}, {"http.host", "share.example.io"}, {"file.name", "plan.docx"},
+                       {"form.field", "doc"}},
+                      card4});
+    plants.push_back({"multipart xlsx", "us_ssn", src,
+                      {{"app", "http"}, {"file.name", "staff.xlsx"}, {"form.field", "sheet"}}, ssn2});
+  }
+
   // FTP uploads, passive and active: the file travels on a connection the control
   // channel announced, and the finding names the file and the FTP user.
   for (testgen::FtpMode mode : {testgen::FtpMode::kPassive, testgen::FtpMode::kActive}) {
