@@ -231,7 +231,10 @@ class FtpControl final : public Inspector {
       Ip16 ip;
       std::uint16_t port = 0;
       const std::size_t open = line.find('(');
-      if (!parse_host_port(open == std::string_view::npos ? line.substr(4) : line.substr(open), ip, port)) {
+      const std::string_view where = open != std::string_view::npos ? line.substr(open)
+                                     : line.size() > 4                ? line.substr(4)
+                                                                      : std::string_view{};
+      if (!parse_host_port(where, ip, port)) {
         sink_.weird("ftp.bad_pasv_reply");
         return;
       }

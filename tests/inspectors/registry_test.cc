@@ -45,7 +45,7 @@ TEST(Registry, DefaultHasEveryInspectorWithRawLast) {
   const Registry r = default_registry();
   std::vector<std::string> names;
   for (const auto& f : r.factories()) names.emplace_back(f->name());
-  EXPECT_EQ(names, (std::vector<std::string>{"http", "tls", "ftp", "dns", "raw"}));
+  EXPECT_EQ(names, (std::vector<std::string>{"http", "smtp", "tls", "ftp", "dns", "raw"}));
   EXPECT_EQ(r.factories().back()->app(), App::raw);
 }
 

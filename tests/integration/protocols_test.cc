@@ -13,6 +13,7 @@
 #include "tests/gen/frames.h"
 #include "tests/gen/ftp_gen.h"
 #include "tests/gen/http_bodies.h"
+#include "tests/gen/smtp_gen.h"
 #include "tests/integration/scan_fixture.h"
 
 namespace dlp {
@@ -128,6 +129,34 @@ TEST_F(ProtocolsTest, EveryPlantedItemIsFoundWithItsMetadata) {
                       card4});
     plants.push_back({"multipart xlsx", "us_ssn", src,
                       {{"app", "http"}, {"file.name", "staff.xlsx"}, {"form.field", "sheet"}}, ssn2});
+  }
+
+  // Mail: a docx attached in base64 and a CSV in quoted-printable, submitted with AUTH.
+  {
+    const std::string card5 = testgen::make_card(rng, testgen::CardBrand::kMastercard2);
+    const std::string ssn3 = testgen::make_ssn(rng);
+    testgen::SmtpSpec m;
+    m.user = "dana";
+    m.from = "dana@corp.example";
+    m.to = {"dana.private@gmail.example"};
+    m.subject = "for home";
+    m.attachments.push_back({"cards.docx",
+                             "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+                             testgen::make_docx({{"Card: ", card5}}), testgen::MailEncoding::kBase64});
+    m.attachments.push_back({"staff.csv", "text/csv", "name,ssn\r\nLee," + ssn3 + "\r\n",
+                             testgen::MailEncoding::kQuotedPrintable});
+    const std::string src = "10.7.4." + std::to_string(10 + n);
+    testgen::TcpConfig cfg = client(src, static_cast<std::uint16_t>(41000 + n), "198.51.100.25");
+    cfg.server_port = 587;
+    cfg.start_ns = t0 + static_cast<std::uint64_t>(n) * 1'000'000'000ull;
+    ++n;
+    for (auto& p : testgen::smtp_packets(m, cfg)) all.push_back(std::move(p));
+    plants.push_back({"smtp base64 docx", "credit_card", src,
+                      {{"app", "smtp"}, {"file.name", "cards.docx"}, {"smtp.mail_from", "dana@corp.example"},
+                       {"smtp.subject", "for home"}, {"user", "dana"}},
+                      card5});
+    plants.push_back({"smtp qp csv", "us_ssn", src,
+                      {{"app", "smtp"}, {"file.name", "staff.csv"}, {"user", "dana"}}, ssn3});
   }
 
   // FTP uploads, passive and active: the file travels on a connection the control

@@ -160,14 +160,14 @@ TEST(Ftp, ExpectationsExpireAndAreBounded) {
 TEST(Ftp, HostileInputIsCountedAndBounded) {
   Session s(kControl);
   s.client("PORT 10,1,0,30,999,1\r\nPORT 1,2,3\r\nEPRT |9|x|1|\r\nSTOR nothing-announced\r\n");
-  s.server("227 no numbers here\r\n229 (|||99999|)\r\n");
+  s.server("227 no numbers here\r\n229 (|||99999|)\r\n227\r\n");  // the last: found by ftp_fuzz
   s.client(std::string(100000, 'A') + "\r\nUSER ok\r\n");
   s.client("PORT 192,0,2,99,4,4\r\n");  // a bounce: another host's address
   const auto& w = s.control_sink;
   EXPECT_EQ(w.weird_count("ftp.bad_port"), 2u);
   EXPECT_EQ(w.weird_count("ftp.bad_eprt"), 1u);
   EXPECT_EQ(w.weird_count("ftp.transfer_without_port"), 1u);
-  EXPECT_EQ(w.weird_count("ftp.bad_pasv_reply"), 1u);
+  EXPECT_EQ(w.weird_count("ftp.bad_pasv_reply"), 2u);
   EXPECT_EQ(w.weird_count("ftp.bad_epsv_reply"), 1u);
   EXPECT_EQ(w.weird_count("ftp.line_too_long"), 1u);
   EXPECT_EQ(w.weird_count("ftp.port_foreign_address"), 1u);
