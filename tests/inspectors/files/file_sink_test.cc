@@ -534,11 +534,13 @@ TEST(FileSink, EveryTwoWaySplitGivesTheSameDump) {
 namespace dlp::inspectors {
 namespace {
 
-// Writes the generated files as a seed corpus for files_fuzz (prefixed with the fuzzer's
-// control byte) when DLP_FILES_SEED_DIR is set; otherwise there is nothing to do.
-TEST(FileSeeds, WriteCorpus) {
+// A tool, not a test: writes the generated files as a seed corpus for files_fuzz (prefixed
+// with the fuzzer's control byte). Run it by hand:
+//   DLP_FILES_SEED_DIR=/tmp/seeds inspectors_files_test --gtest_also_run_disabled_tests \
+//     --gtest_filter=FileSeeds.DISABLED_WriteCorpus
+TEST(FileSeeds, DISABLED_WriteCorpus) {
   const char* dir = std::getenv("DLP_FILES_SEED_DIR");
-  if (dir == nullptr) GTEST_SKIP() << "DLP_FILES_SEED_DIR not set";
+  ASSERT_NE(dir, nullptr) << "set DLP_FILES_SEED_DIR";
   using namespace dlp::testgen;
   const std::vector<std::pair<std::string, std::string>> seeds = {
       {"docx", make_docx({{"Card: 4111 1111 ", "1111 1111"}})},
