@@ -1,27 +1,13 @@
 #include "inspectors/http_body.h"
 
+#include "inspectors/ascii.h"
+
 #include <algorithm>
 #include <cctype>
 
 #include "inspectors/mime.h"
 
 namespace dlp::inspectors {
-namespace {
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
-}  // namespace
-
 HttpBody::HttpBody(ContentSink& sink, const Limits& limits) : sink_(sink), limits_(limits) {
   out_.body = this;
 }
@@ -47,7 +33,7 @@ void HttpBody::begin(const ContentMeta& meta, std::string_view content_encoding,
   std::string_view rest = content_encoding;
   while (!rest.empty()) {
     const std::size_t comma = rest.find(',');
-    const std::string_view tok = trim(rest.substr(0, comma));
+    const std::string_view tok = trim_blank(rest.substr(0, comma));
     rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
     const Coding c = parse_coding(tok);
     if (c == Coding::unknown) {
@@ -65,7 +51,7 @@ void HttpBody::begin(const ContentMeta& meta, std::string_view content_encoding,
     stages_.push_back(std::move(s));
   }
 
-  const std::string type = lower(content_type);
+  const std::string type = ascii_lower(content_type);
   if (type.rfind("multipart/", 0) == 0) {
     kind_ = Kind::multipart;
     mime_ = std::make_unique<MimeDecoder>(sink_, meta_, limits_);

@@ -1,5 +1,7 @@
 #include "inspectors/mime.h"
 
+#include "inspectors/ascii.h"
+
 #include <algorithm>
 #include <cctype>
 #include <cstring>
@@ -14,18 +16,6 @@ namespace {
 // held in memory.
 constexpr std::size_t kMaxLine = 1024;
 constexpr std::size_t kMaxParts = 1000;
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return s;
-}
 
 int hexval(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -86,7 +76,7 @@ bool decode_word(std::string_view charset, char enc, std::string_view text, std:
   } else {
     return false;
   }
-  const std::string cs = lower(charset);
+  const std::string cs = ascii_lower(charset);
   if (cs == "iso-8859-1" || cs == "latin1" || cs == "us-ascii" || cs == "windows-1252") {
     latin1_to_utf8(raw, out);
   } else {
@@ -159,7 +149,7 @@ std::string percent_decode(std::string_view s) {
 Params parse_params(std::string_view v) {
   Params p;
   std::size_t i = v.find(';');
-  p.value = lower(trim(v.substr(0, i)));
+  p.value = ascii_lower(trim_blank(v.substr(0, i)));
   struct Piece {
     std::string name;
     int index;
@@ -171,7 +161,7 @@ Params parse_params(std::string_view v) {
     ++i;
     const std::size_t eq = v.find('=', i);
     if (eq == std::string_view::npos) break;
-    std::string name = lower(trim(v.substr(i, eq - i)));
+    std::string name = ascii_lower(trim_blank(v.substr(i, eq - i)));
     std::size_t j = eq + 1;
     while (j < v.size() && (v[j] == ' ' || v[j] == '\t')) ++j;
     std::string value;
@@ -184,7 +174,7 @@ Params parse_params(std::string_view v) {
       i = v.find(';', j);
     } else {
       i = v.find(';', j);
-      value = std::string(trim(v.substr(j, i == std::string_view::npos ? std::string_view::npos : i - j)));
+      value = std::string(trim_blank(v.substr(j, i == std::string_view::npos ? std::string_view::npos : i - j)));
     }
     Piece piece{name, -1, false, value};
     if (!name.empty() && name.back() == '*') {
@@ -215,7 +205,7 @@ Params parse_params(std::string_view v) {
         }
       }
       value = percent_decode(value);
-      if (lower(charset) == "iso-8859-1") {
+      if (ascii_lower(charset) == "iso-8859-1") {
         std::string u;
         latin1_to_utf8(value, u);
         value = u;
@@ -402,7 +392,7 @@ struct MimeDecoder::Impl {
     if (!type.value.empty()) leaf.file_mime = type.value;
     const std::string field = disposition.get("name");
     if (!field.empty()) leaf.form_field = field;
-    const std::string t = lower(trim(te));
+    const std::string t = ascii_lower(trim_blank(te));
     cte = t == "base64" ? Cte::base64 : t == "quoted-printable" ? Cte::qp : Cte::plain;
     if (!t.empty() && cte == Cte::plain && t != "7bit" && t != "8bit" && t != "binary") {
       sink.weird("mime.unknown_transfer_encoding");
@@ -424,8 +414,8 @@ struct MimeDecoder::Impl {
     auto take = [&](const std::string& f) {
       const std::size_t colon = f.find(':');
       if (colon == std::string::npos) return;
-      const std::string name = lower(trim(std::string_view(f).substr(0, colon)));
-      const std::string value(trim(std::string_view(f).substr(colon + 1)));
+      const std::string name = ascii_lower(trim_blank(std::string_view(f).substr(0, colon)));
+      const std::string value(trim_blank(std::string_view(f).substr(colon + 1)));
       if (name == "content-type") ct = value;
       else if (name == "content-transfer-encoding") te = value;
       else if (name == "content-disposition") cd = value;
@@ -438,7 +428,7 @@ struct MimeDecoder::Impl {
       if (!l.empty() && l.back() == '\r') l.remove_suffix(1);
       if (!l.empty() && (l[0] == ' ' || l[0] == '\t')) {
         field += ' ';
-        field += trim(l);
+        field += trim_blank(l);
       } else {
         if (!field.empty()) take(field);
         field.assign(l);
@@ -475,7 +465,7 @@ struct MimeDecoder::Impl {
       state = State::preamble;
       return;
     }
-    if (type.value == "message/rfc822" && lower(trim(te)) != "base64") {
+    if (type.value == "message/rfc822" && ascii_lower(trim_blank(te)) != "base64") {
       if (boundaries.size() + static_cast<std::size_t>(++message_depth) > limits.max_depth) {
         limit_hit(sink, limits, "depth", base, "MIME nesting deeper than the depth limit");
         go_flat();
@@ -565,7 +555,7 @@ struct MimeDecoder::Impl {
       case State::preamble:
       case State::epilogue:
         // Text outside the parts is legal and ignorable, and a place to hide data: scan it.
-        if (!trim(l).empty() || leaf_open) {
+        if (!trim_blank(l).empty() || leaf_open) {
           if (!leaf_open) {
             leaf = base;
             cte = Cte::plain;
@@ -585,7 +575,7 @@ struct MimeDecoder::Impl {
   void content(std::string_view l, std::string_view eol) {
     if (text_part && cte == Cte::plain && !long_line) {
       if (uu) {
-        if (trim(l) == "end") {
+        if (trim_blank(l) == "end") {
           sink.close(uu_id);
           uu = false;
           return;
@@ -597,7 +587,7 @@ struct MimeDecoder::Impl {
         const std::size_t sp = l.find(' ', 6);
         if (sp != std::string_view::npos && sp > 6 && sp - 6 <= 4) {
           ContentMeta m = leaf;
-          m.file_name = std::string(trim(l.substr(sp + 1)));
+          m.file_name = std::string(trim_blank(l.substr(sp + 1)));
           m.file_mime.clear();
           uu_id = sink.open(m);
           uu = true;

@@ -1,5 +1,7 @@
 #include "inspectors/smtp/smtp_inspector.h"
 
+#include "inspectors/ascii.h"
+
 #include <algorithm>
 #include <cctype>
 #include <cstring>
@@ -16,21 +18,9 @@ constexpr std::size_t kMaxCommandLine = 4096;
 constexpr std::size_t kMaxRcpt = 100;
 constexpr std::size_t kMaxPending = 64;
 
-std::string upper(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return out;
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
-  return s;
-}
-
 // "<a@b> SIZE=10" -> "a@b"
 std::string address_of(std::string_view arg) {
-  arg = trim(arg);
+  arg = trim_blank(arg);
   if (!arg.empty() && arg.front() == '<') {
     const std::size_t gt = arg.find('>');
     return std::string(arg.substr(1, gt == std::string_view::npos ? std::string_view::npos : gt - 1)).substr(0, 320);
@@ -120,7 +110,7 @@ class SmtpInspector final : public Inspector {
         encrypted();
         return b.size();
       }
-      command(trim(line_));
+      command(trim_blank(line_));
     }
     skipping_ = false;
     line_.clear();
@@ -134,15 +124,15 @@ class SmtpInspector final : public Inspector {
     }
     if (l.empty()) return;
     const std::size_t sp = l.find(' ');
-    const std::string verb = upper(l.substr(0, std::min<std::size_t>(sp, 10)));
-    const std::string_view arg = sp == std::string_view::npos ? std::string_view{} : trim(l.substr(sp + 1));
+    const std::string verb = ascii_upper(l.substr(0, std::min<std::size_t>(sp, 10)));
+    const std::string_view arg = sp == std::string_view::npos ? std::string_view{} : trim_blank(l.substr(sp + 1));
     if (pending_.size() < kMaxPending) pending_.push_back(verb);
     if (verb == "EHLO" || verb == "HELO") {
       meta_.smtp_helo.assign(arg.substr(0, 255));
     } else if (verb == "AUTH") {
       const std::size_t sp2 = arg.find(' ');
-      const std::string mech = upper(arg.substr(0, sp2));
-      const std::string_view initial = sp2 == std::string_view::npos ? std::string_view{} : trim(arg.substr(sp2 + 1));
+      const std::string mech = ascii_upper(arg.substr(0, sp2));
+      const std::string_view initial = sp2 == std::string_view::npos ? std::string_view{} : trim_blank(arg.substr(sp2 + 1));
       if (mech == "PLAIN") {
         if (initial.empty()) auth_ = Auth::plain;
         else plain_user(initial);
@@ -185,7 +175,7 @@ class SmtpInspector final : public Inspector {
         sink_.weird("smtp.bad_bdat");
         return;
       }
-      bdat_last_ = sp2 != std::string_view::npos && upper(trim(arg.substr(sp2))) == "LAST";
+      bdat_last_ = sp2 != std::string_view::npos && ascii_upper(trim_blank(arg.substr(sp2))) == "LAST";
       if (!mime_) start_message();
       bdat_left_ = n;
       mode_ = Mode::bdat;
@@ -345,7 +335,7 @@ class SmtpInspector final : public Inspector {
       }
       if (!lf) return;
       i = end + 1;
-      reply(trim(server_line_));
+      reply(trim_blank(server_line_));
       server_line_.clear();
       if (done_) return;
     }
@@ -404,7 +394,7 @@ class SmtpInspector final : public Inspector {
 
 bool SmtpInspectorFactory::probe(Bytes b) const {
   if (b.size() < 5) return false;
-  const std::string head = upper(as_chars(b.first(5)));
+  const std::string head = ascii_upper(as_chars(b.first(5)));
   return head == "EHLO " || head == "HELO ";
 }
 
