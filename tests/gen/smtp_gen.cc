@@ -3,9 +3,7 @@
 #include <cstdio>
 
 namespace dlp::testgen {
-namespace {
-
-std::string b64(const std::string& in) {
+std::string base64(std::string_view in) {
   static const char* k = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   std::string out;
   std::size_t i = 0;
@@ -25,10 +23,8 @@ std::string b64(const std::string& in) {
   return out;
 }
 
-}  // namespace
-
 std::string base64_lines(const std::string& data, std::size_t line) {
-  const std::string all = b64(data);
+  const std::string all = base64(data);
   std::string out;
   for (std::size_t i = 0; i < all.size(); i += line) out += all.substr(i, line) + "\r\n";
   return out;
@@ -129,14 +125,14 @@ std::vector<std::pair<Side, std::string>> smtp_session(const SmtpSpec& s) {
     return x;
   }
   if (s.auth == "PLAIN") {
-    cli("AUTH PLAIN " + b64(std::string("\0", 1) + s.user + std::string("\0", 1) + s.password));
+    cli("AUTH PLAIN " + base64(std::string("\0", 1) + s.user + std::string("\0", 1) + s.password));
     srv("235 2.7.0 Authentication successful");
   } else if (s.auth == "LOGIN") {
     cli("AUTH LOGIN");
     srv("334 VXNlcm5hbWU6");
-    cli(b64(s.user));
+    cli(base64(s.user));
     srv("334 UGFzc3dvcmQ6");
-    cli(b64(s.password));
+    cli(base64(s.password));
     srv("235 2.7.0 Authentication successful");
   }
   // Pipelined envelope (RFC 2920).

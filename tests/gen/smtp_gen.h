@@ -10,6 +10,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -47,6 +48,8 @@ std::string mail_message(const SmtpSpec& spec);
 std::vector<std::pair<Side, std::string>> smtp_session(const SmtpSpec& spec);
 std::vector<Packet> smtp_packets(const SmtpSpec& spec, TcpConfig cfg);
 
+// RFC 4648 base64 with padding, on one line.
+std::string base64(std::string_view data);
 std::string base64_lines(const std::string& data, std::size_t line = 76);
 std::string quoted_printable(const std::string& data, std::size_t line = 76);
 std::string uuencode(const std::string& data, const std::string& name);
