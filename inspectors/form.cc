@@ -12,16 +12,6 @@ int hex_value(std::uint8_t c) {
 
 }  // namespace
 
-void UrlDecoder::put(std::uint8_t c, ByteSink& out) {
-  if (len_ == buf_.size()) flush(out);
-  buf_[len_++] = c;
-}
-
-void UrlDecoder::flush(ByteSink& out) {
-  if (len_ > 0) out.bytes(Bytes(buf_.data(), len_));
-  len_ = 0;
-}
-
 void UrlDecoder::feed(Bytes in, ByteSink& out) {
   for (std::uint8_t c : in) {
     if (pct_len_ > 0) {
@@ -60,16 +50,6 @@ void UrlDecoder::finish(ByteSink& out) {
     pct_len_ = 0;
   }
   flush(out);
-}
-
-void JsonUnescaper::put(std::uint8_t c, ByteSink& out) {
-  if (len_ == buf_.size()) flush(out);
-  buf_[len_++] = c;
-}
-
-void JsonUnescaper::flush(ByteSink& out) {
-  if (len_ > 0) out.bytes(Bytes(buf_.data(), len_));
-  len_ = 0;
 }
 
 void JsonUnescaper::put_code_point(std::uint32_t cp, ByteSink& out) {

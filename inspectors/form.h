@@ -16,7 +16,25 @@
 
 namespace dlp::inspectors {
 
-class UrlDecoder {
+// A fixed output buffer flushed to a ByteSink: decoders write byte by byte without a
+// call per byte.
+class BufferedOut {
+ protected:
+  void put(std::uint8_t c, ByteSink& out) {
+    if (len_ == buf_.size()) flush(out);
+    buf_[len_++] = c;
+  }
+  void flush(ByteSink& out) {
+    if (len_ > 0) out.bytes(Bytes(buf_.data(), len_));
+    len_ = 0;
+  }
+
+ private:
+  std::array<std::uint8_t, 4096> buf_{};
+  std::size_t len_ = 0;
+};
+
+class UrlDecoder : BufferedOut {
  public:
   void feed(Bytes in, ByteSink& out);
   // Flushes a dangling '%' or '%X' as the literal bytes it was.
@@ -24,27 +42,19 @@ class UrlDecoder {
   std::uint64_t bad_escapes() const { return bad_; }
 
  private:
-  void put(std::uint8_t c, ByteSink& out);
-  void flush(ByteSink& out);
-  std::array<std::uint8_t, 4096> buf_{};
-  std::size_t len_ = 0;
   std::uint8_t pct_[2] = {};
   std::uint8_t pct_len_ = 0;  // 0: not in an escape; 1: after '%'; 2: after '%X'
   std::uint64_t bad_ = 0;
 };
 
-class JsonUnescaper {
+class JsonUnescaper : BufferedOut {
  public:
   void feed(Bytes in, ByteSink& out);
   void finish(ByteSink& out);
   std::uint64_t bad_escapes() const { return bad_; }
 
  private:
-  void put(std::uint8_t c, ByteSink& out);
   void put_code_point(std::uint32_t cp, ByteSink& out);
-  void flush(ByteSink& out);
-  std::array<std::uint8_t, 4096> buf_{};
-  std::size_t len_ = 0;
   bool in_string_ = false;
   bool escape_ = false;
   int hex_left_ = 0;        // digits of a \uXXXX still to come
