@@ -235,6 +235,11 @@ class SmtpInspector final : public Inspector {
 
   // ---- messages ----
   void start_message() {
+    // A message still open (BDAT chunks without LAST, then DATA) ends here, never dangles.
+    if (mime_) {
+      sink_.weird("smtp.unfinished_message");
+      mime_->finish();
+    }
     mime_ = std::make_unique<MimeDecoder>(sink_, meta_, limits_);
     mime_->start_message();
   }
@@ -354,6 +359,7 @@ class SmtpInspector final : public Inspector {
     if (!pending_.empty()) pending_.pop_front();
     if (cmd == "DATA" && cls != '3' && mime_ && data_bytes_ == 0) {
       // DATA refused: no message follows.
+      mime_->finish();
       mime_.reset();
       mode_ = Mode::command;
     } else if (cmd == "STARTTLS" && l.substr(0, 3) == "220") {

@@ -124,6 +124,16 @@ TEST(Smtp, RefusedDataAndHostileInput) {
   ASSERT_EQ(cut.streams.size(), 1u);
   EXPECT_EQ(cut.streams[0].bytes, "card " + kCard);
   EXPECT_EQ(cut.weird_count("smtp.truncated_message"), 1u);
+  // Found by smtp_fuzz: BDAT without LAST, then DATA: the first message is closed, not left open.
+  RecordingSink mixed;
+  auto i3 = f.create(mixed, FlowInfo{});
+  i3->data(Dir::to_server, as_bytes("BDAT 9\r\n\r\nhello\r\nDATA\r\n\r\nworld\r\n.\r\n"));
+  i3->close();
+  EXPECT_TRUE(mixed.all_closed()) << mixed.dump();
+  EXPECT_EQ(mixed.weird_count("smtp.unfinished_message"), 1u);
+  ASSERT_EQ(mixed.streams.size(), 2u);
+  EXPECT_EQ(mixed.streams[0].bytes, "hello");
+  EXPECT_EQ(mixed.streams[1].bytes, "world");
   EXPECT_TRUE(f.probe(as_bytes("ehlo mail.example\r\n")));
   EXPECT_FALSE(f.probe(as_bytes("GET / HTTP/1.1\r\n")));
 }
