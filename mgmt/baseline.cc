@@ -173,6 +173,7 @@ Deviation BaselineModel::deviation(const std::string& user, const std::string& d
       d.peer_mean_bytes = peer_b->mean;
     }
   }
+  d.has_baseline = (own_c != nullptr && own_c->days > 0) || peer_c != nullptr;
   d.z_peer = std::max(z_of(d.today_count, peer_c, cfg_.sigma_floor_count),
                       z_of(d.today_bytes, peer_b, cfg_.sigma_floor_bytes));
   const double w = std::clamp(static_cast<double>(d.own_days) / std::max(cfg_.min_days, 1), 0.0, 1.0);

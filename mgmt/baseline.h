@@ -80,6 +80,7 @@ struct Deviation {
   int own_days = 0;      // finished days in the own baseline
   double own_weight = 1;  // how much the own baseline counts (own_days / min_days, at most 1)
   bool cold_start = false;
+  bool has_baseline = false;  // any finished day, own or the department's, to compare with
 };
 
 class BaselineModel {

@@ -78,7 +78,7 @@ void RiskEngine::add(const Activity& a, const RiskSignals& s) {
                        s.hour_share >= cfg_.off_hours_share;
   credit(u, "findings:" + a.category,
          a.category + ": " + s.severity + " severity findings sent" +
-             (routine ? " (usual for this user)" : ""),
+             (!routine ? "" : d.has_baseline ? " (usual for this user)" : " (no baseline yet)"),
          routine ? base * cfg_.routine_weight : base, a.ts_ns);
 
   const double own_z = std::min(d.z_own, cfg_.cap_z);

@@ -31,6 +31,7 @@ TEST(RiskTest, AnOrdinaryFindingScoresLowAndTheScoreIsExplained) {
   RiskEngine r;
   RiskSignals s;
   s.severity = "medium";
+  s.deviation.has_baseline = true;
   r.add(finding(kMonday + 10 * kNsPerHour, "alice", "email", 1), s);
   const RiskScore sc = r.score("alice", kMonday + 10 * kNsPerHour);
   // base = 3 * 0.6 * (1 + log2(2)/2) = 2.7, a tenth of it as nothing about it is unusual;
@@ -58,6 +59,12 @@ TEST(RiskTest, AnOrdinaryFindingScoresLowAndTheScoreIsExplained) {
   EXPECT_EQ(n.reasons[1].text, "email: 1 matches today against a department normal of 0.0 (3.5 sigma)");
   EXPECT_NEAR(n.reasons[1].points, 2.7 * 1.0 * 0.5, 1e-9);
   EXPECT_EQ(r.score("nobody", kMonday).score, 0);
+  // On the appliance's first day there is nothing to compare with, and it says so.
+  RiskSignals first;
+  first.severity = "medium";
+  r.add(finding(kMonday, "early", "email", 1), first);
+  EXPECT_EQ(r.score("early", kMonday).reasons.at(0).text,
+            "email: medium severity findings sent (no baseline yet)");
 }
 
 TEST(RiskTest, DeviationNewDestinationAndOffHoursRaiseItWithReasons) {
