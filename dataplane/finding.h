@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "dataplane/packet.h"
+#include "dataplane/verdict.h"
 #include "inspectors/inspector.h"
 #include "signatures/detector.h"
 
@@ -31,6 +32,9 @@ struct Finding {
   std::uint8_t transport = 6;  // IP protocol number
   inspectors::ContentMeta meta;
   std::vector<std::string> reasons;  // why it was reported at this confidence
+  // Inline only: what the dataplane did to the flow because of this finding (pass when
+  // nothing, or when inspecting offline).
+  Verdict verdict = Verdict::pass;
 };
 
 }  // namespace dlp::dataplane

@@ -270,6 +270,7 @@ FlowLookup FlowTable::lookup_or_create(const Decoded& d, std::uint64_t now_ns) {
   f.inspector.reset();
   f.meta.reset();
   f.app_data = 0;
+  f.serial = counters_.created + 1;
   f.self_ = i;
   f.hash_ = h;
   f.in_use_ = true;

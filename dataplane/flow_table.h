@@ -84,6 +84,9 @@ struct Flow {
   // Flow-level metadata from the inspector (TLS SNI/ALPN/JA4, notes); only when set.
   std::unique_ptr<inspectors::ContentMeta> meta;
   std::uint32_t app_data = 0;         // free for the worker (e.g. verdict, flags)
+  // Unique per flow within one table (1, 2, ...): tells a reused slot from the flow that
+  // held it before, for anyone keeping a Flow* across packets (inline held packets).
+  std::uint64_t serial = 0;
 
   // Intrusive links (pool indices), owned by FlowTable.
   std::uint32_t self_ = 0, hash_next_ = 0, lru_prev_ = 0, lru_next_ = 0;

@@ -8,6 +8,23 @@ namespace {
 
 // Flow::app_data bits owned by the worker.
 constexpr std::uint32_t kInspectorClosed = 1u << 0;
+// Inline: the flow's verdict (two bits), whether its RSTs went out, and how many of its
+// packets are held (the rest of the word).
+constexpr std::uint32_t kVerdictShift = 1;
+constexpr std::uint32_t kVerdictMask = 3u << kVerdictShift;
+constexpr std::uint32_t kResetSent = 1u << 3;
+constexpr std::uint32_t kHoldShift = 8;
+
+Verdict verdict_of(const Flow& f) {
+  return static_cast<Verdict>((f.app_data & kVerdictMask) >> kVerdictShift);
+}
+std::uint32_t holds_of(const Flow& f) { return f.app_data >> kHoldShift; }
+void add_holds(Flow& f, int n) {
+  f.app_data = static_cast<std::uint32_t>(
+      (f.app_data & ((1u << kHoldShift) - 1)) |
+      (static_cast<std::uint32_t>(static_cast<int>(holds_of(f)) + n) << kHoldShift));
+}
+bool seq_after(std::uint32_t a, std::uint32_t b) { return static_cast<std::int32_t>(a - b) > 0; }
 
 inspectors::Dir dir_of(Side side) {
   return side == Side::client ? inspectors::Dir::to_server : inspectors::Dir::to_client;
@@ -19,12 +36,18 @@ inspectors::Dir dir_of(Side side) {
 // text(). Slots are reused; the normaliser resets itself at finish().
 struct Worker::ContentSlot final : inspectors::TextSink {
   void text(Bytes normalized) override {
-    if (scan->write(normalized) && first_hit_ns == 0) first_hit_ns = *now_ns;
+    if (scan->write(normalized)) {
+      if (first_hit_ns == 0) first_hit_ns = *now_ns;
+      if (owner->enforcement_ != nullptr) owner->judge(*this);
+    }
     if (edm) edm->write(normalized);
   }
-  explicit ContentSlot(const std::uint64_t* clock) : now_ns(clock) {}
+  ContentSlot(Worker* w, const std::uint64_t* clock) : owner(w), now_ns(clock) {}
 
+  Worker* owner;
   const std::uint64_t* now_ns;
+  Verdict verdict = Verdict::pass;  // inline: strongest verdict its hits earned
+  signatures::Scanner* scanner = nullptr;  // the one its StreamScan was opened on
   inspectors::Normalizer norm;
   std::optional<signatures::StreamScan> scan;
   std::optional<signatures::EdmMatcher> edm;
@@ -42,7 +65,7 @@ Worker::Worker(const WorkerConfig& cfg, std::shared_ptr<const signatures::Databa
       worker_id_(worker_id),
       registry_(registry),
       ring_(ring),
-      scanner_(std::move(db)),
+      scanner_(std::make_unique<signatures::Scanner>(std::move(db))),
       reasm_memory_{cfg.reassembly_memory_cap, 0},
       defrag_(cfg_.defrag),
       flows_(cfg_.flows, cfg_.reassembly, reasm_memory_, reasm_counters_, *this),
@@ -102,11 +125,36 @@ void Worker::handle_l4(Decoded& d, std::uint64_t ts_ns) {
   ++flow.packets[side];
   flow.bytes[side] += d.payload.size();
 
+  if (in_inspect_) {
+    pkt_flow_ = &flow;
+    pkt_side_ = r.from;
+    if (flow.tcp) {
+      const TcpStream& me = flow.tcp->stream(r.from);
+      const TcpStream& peer = flow.tcp->stream(r.from == Side::client ? Side::server : Side::client);
+      pkt_rst_.to_receiver_seq = me.started() ? me.next_seq() : d.seq;
+      pkt_rst_.to_sender_seq = peer.started() ? peer.next_seq() : d.ack;
+    }
+    // A flow with a verdict is not inspected any further: nothing of it is forwarded.
+    if (verdict_of(flow) != Verdict::pass) return;
+  }
+
   current_flow_ = &flow;
   if (flow.tcp) {
     ++counters_.tcp_packets;
     Segment seg{d.seq, d.ack, d.tcp_flags, d.window, d.payload};
     flow.tcp->on_segment(r.from, seg, *this);
+    if (in_inspect_ && !d.payload.empty() && !flow.tcp->finished()) {
+      // Bytes the reassembler holds (out of order) are not inspected yet: so neither
+      // may the packet carrying them be forwarded.
+      const TcpStream& me = flow.tcp->stream(r.from);
+      std::uint32_t end_seq = d.seq + static_cast<std::uint32_t>(d.payload.size());
+      if (d.tcp_flags & tcp_flag::kSyn) ++end_seq;
+      if (me.started() && !me.depth_reached() && !(flow.app_data & kInspectorClosed) &&
+          seq_after(end_seq, me.next_seq())) {
+        pkt_hold_ = true;
+        pkt_end_ = me.delivered() + (end_seq - me.next_seq());
+      }
+    }
     if (flow.tcp->finished() && !flow.closing) {
       // Both FINs or an RST: flush now so findings leave at the end of the connection,
       // not when its closed timeout runs out.
@@ -163,6 +211,7 @@ void Worker::on_flow_end(Flow& flow, FlowEnd /*why*/) {
     flow.app_data |= kInspectorClosed;
   }
   flow.inspector.reset();
+  if (holds_of(flow) != 0) resolve_holds(flow, true);
   current_flow_ = saved;
 }
 
@@ -173,13 +222,16 @@ inspectors::ContentSink::StreamId Worker::open(const inspectors::ContentMeta& me
     free_slots_.pop_back();
   } else {
     id = static_cast<StreamId>(slots_.size());
-    slots_.push_back(std::make_unique<ContentSlot>(&now_ns_));
+    slots_.push_back(std::make_unique<ContentSlot>(this, &now_ns_));
   }
   ContentSlot& slot = *slots_[id];
-  slot.scan.emplace(scanner_.open());
+  slot.scan.emplace(scanner_->open());
+  slot.scanner = scanner_.get();
+  ++scanner_open_;
   if (cfg_.edm) slot.edm.emplace(*cfg_.edm, cfg_.edm_config);
   slot.meta = meta;
   slot.first_hit_ns = 0;
+  slot.verdict = Verdict::pass;
   const Flow& flow = *current_flow_;
   const bool outbound = meta.dir == inspectors::Dir::to_server;
   slot.src = outbound ? flow.client_ip : flow.server_ip;
@@ -214,6 +266,7 @@ void Worker::close(StreamId id) {
   if (!slot.scan) return;
   if (cfg_.normalize) slot.norm.finish(slot);
   slot.scan->close();  // end-anchored matches found here take the current packet time
+  if (enforcement_ != nullptr) judge(slot);
   emit(slot);
   if (slot.edm) {
     slot.edm->close();
@@ -221,6 +274,16 @@ void Worker::close(StreamId id) {
     slot.edm.reset();
   }
   slot.scan.reset();
+  if (slot.scanner == scanner_.get()) {
+    --scanner_open_;
+  } else {
+    for (std::size_t i = 0; i < retired_scanners_.size(); ++i) {
+      if (retired_scanners_[i].first.get() != slot.scanner) continue;
+      if (--retired_scanners_[i].second == 0) retired_scanners_.erase(retired_scanners_.begin() + static_cast<std::ptrdiff_t>(i));
+      break;
+    }
+  }
+  slot.scanner = nullptr;
   free_slots_.push_back(id);
 }
 
@@ -280,6 +343,16 @@ void Worker::report(const inspectors::Report& r) {
   f.meta = r.meta;
   add_flow_meta(f);
   f.reasons = r.reasons;
+  if (enforcement_ != nullptr) {
+    const ActionRule* rule = nullptr;
+    f.verdict = enforcement_->decide(f.category, f.detector, f.confidence, f.src_ip, &rule);
+    if (f.verdict != Verdict::pass) {
+      f.reasons.push_back(std::string("inline verdict ") + std::string(verdict_name(f.verdict)) +
+                          (rule ? " by action rule at " + rule->source
+                                : std::string(" by management-plane enforcement for this source")));
+      apply_verdict(*current_flow_, f.verdict);
+    }
+  }
   ++counters_.reports;
   ++counters_.findings;
   push(std::move(f));
@@ -315,6 +388,16 @@ void Worker::emit_edm(ContentSlot& slot) {
     for (const auto& c : hit.columns) cols += (cols.empty() ? "" : ", ") + c;
     f.reasons.push_back(std::to_string(hit.fields) + " fields of one indexed row (" + cols +
                         ") within " + std::to_string(cfg_.edm_config.window) + " bytes");
+    if (enforcement_ != nullptr) {
+      const ActionRule* rule = nullptr;
+      f.verdict = enforcement_->decide(f.category, f.detector, f.confidence, f.src_ip, &rule);
+      if (f.verdict != Verdict::pass) {
+        f.reasons.push_back(std::string("inline verdict ") + std::string(verdict_name(f.verdict)) +
+                            (rule ? " by action rule at " + rule->source
+                                  : std::string(" by management-plane enforcement for this source")));
+        if (current_flow_ != nullptr) apply_verdict(*current_flow_, f.verdict);
+      }
+    }
     ++counters_.edm_matches;
     ++counters_.findings;
     push(std::move(f));
@@ -322,7 +405,7 @@ void Worker::emit_edm(ContentSlot& slot) {
 }
 
 void Worker::emit(ContentSlot& slot) {
-  const auto& detectors = scanner_.db().detectors();
+  const auto& detectors = slot.scanner->db().detectors();
   for (const signatures::DetectorHit* hit : slot.scan->reportable()) {
     const signatures::Detector& det = detectors[hit->detector];
     Finding f = make_finding(slot, slot.first_hit_ns != 0 ? slot.first_hit_ns : now_ns_);
@@ -339,6 +422,15 @@ void Worker::emit(ContentSlot& slot) {
     f.reasons.push_back(std::to_string(hit->count) + (hit->count == 1 ? " match" : " matches") +
                         " in one " + std::string(inspectors::app_name(slot.meta.app)) +
                         " content stream");
+    if (enforcement_ != nullptr) {
+      const ActionRule* rule = nullptr;
+      f.verdict = enforcement_->decide(det.category, det.id, hit->confidence, slot.src, &rule);
+      if (f.verdict != Verdict::pass) {
+        f.reasons.push_back(std::string("inline verdict ") + std::string(verdict_name(f.verdict)) +
+                            (rule ? " by action rule at " + rule->source
+                                  : std::string(" by management-plane enforcement for this source")));
+      }
+    }
     ++counters_.findings;
     push(std::move(f));
   }
@@ -356,6 +448,128 @@ bool Worker::flush_backlog() {
   while (i < backlog_.size() && ring_.try_push(std::move(backlog_[i]))) ++i;
   backlog_.erase(backlog_.begin(), backlog_.begin() + static_cast<std::ptrdiff_t>(i));
   return backlog_.empty();
+}
+
+void Worker::swap_database(std::shared_ptr<const signatures::Database> db) {
+  if (!db || db.get() == &scanner_->db()) return;
+  auto next = std::make_unique<signatures::Scanner>(std::move(db));
+  if (scanner_open_ > 0) retired_scanners_.emplace_back(std::move(scanner_), scanner_open_);
+  scanner_ = std::move(next);
+  scanner_open_ = 0;
+}
+
+// ---- inline mode ----
+
+Disposition Worker::inspect(const RawPacket& pkt, void* cookie) {
+  in_inspect_ = true;
+  pkt_flow_ = nullptr;
+  pkt_hold_ = false;
+  handle_packet(pkt);
+  in_inspect_ = false;
+  Flow* f = pkt_flow_;
+  pkt_flow_ = nullptr;
+  if (f == nullptr) return Disposition::forward;  // not a flow (ARP, ICMP, fragment): bridged
+  const Verdict v = verdict_of(*f);
+  if (v != Verdict::pass) {
+    ++inline_.dropped_packets;
+    if (v == Verdict::reset && f->tcp && !(f->app_data & kResetSent)) {
+      f->app_data |= kResetSent;
+      const std::size_t before = resets_.size();
+      build_resets(pkt.data, pkt.linktype, pkt_rst_, resets_);
+      inline_.resets_sent += resets_.size() - before;
+    }
+    return Disposition::drop;
+  }
+  if (pkt_hold_) {
+    holds_.push_back({cookie, f, f->serial, pkt_end_, pkt_side_});
+    add_holds(*f, 1);
+    ++inline_.held;
+    if (holds_.size() > cfg_.max_held_packets) {
+      // The oldest held packet goes, by the overload mode: never stall, always counted.
+      Hold h = holds_.front();
+      holds_.erase(holds_.begin());
+      if (h.flow->serial == h.serial) add_holds(*h.flow, -1);
+      ++inline_.hold_overflow;
+      released_.push_back({h.cookie, cfg_.hold_cap_open, true});
+    }
+    return Disposition::held;
+  }
+  if (holds_of(*f) != 0) resolve_holds(*f, false);
+  return Disposition::forward;
+}
+
+void Worker::end_burst() {
+  flows_.expire(now_ns_);
+  defrag_.expire(now_ns_);
+  if (!backlog_.empty()) flush_backlog();
+}
+
+void Worker::release_all() {
+  for (const Hold& h : holds_) {
+    const bool valid = h.flow->serial == h.serial;
+    const bool fwd = !valid || verdict_of(*h.flow) == Verdict::pass;
+    released_.push_back({h.cookie, fwd, false});
+    if (valid) add_holds(*h.flow, -1);
+  }
+  holds_.clear();
+}
+
+void Worker::resolve_holds(Flow& flow, bool flow_ending) {
+  const Verdict v = verdict_of(flow);
+  std::size_t keep = 0;
+  for (std::size_t i = 0; i < holds_.size(); ++i) {
+    Hold& h = holds_[i];
+    if (h.flow != &flow || h.serial != flow.serial) {
+      holds_[keep++] = h;
+      continue;
+    }
+    bool done = flow_ending || v != Verdict::pass || !flow.tcp || flow.tcp->finished() ||
+                (flow.app_data & kInspectorClosed);
+    if (!done) {
+      const TcpStream& st = flow.tcp->stream(h.side);
+      done = st.delivered() >= h.end || st.depth_reached();
+    }
+    if (!done) {
+      holds_[keep++] = h;
+      continue;
+    }
+    add_holds(flow, -1);
+    if (v == Verdict::pass) {
+      ++inline_.released;
+      released_.push_back({h.cookie, true, false});
+    } else {
+      ++inline_.dropped_packets;
+      released_.push_back({h.cookie, false, false});
+    }
+  }
+  holds_.resize(keep);
+}
+
+void Worker::apply_verdict(Flow& flow, Verdict v) {
+  const Verdict cur = verdict_of(flow);
+  if (v <= cur) return;
+  if (cur == Verdict::pass) {
+    if (v == Verdict::drop) ++inline_.verdict_drop;
+    else ++inline_.verdict_reset;
+  }
+  flow.app_data = (flow.app_data & ~kVerdictMask) | (static_cast<std::uint32_t>(v) << kVerdictShift);
+  if (holds_of(flow) != 0) resolve_holds(flow, false);
+}
+
+void Worker::judge(ContentSlot& slot) {
+  if (enforcement_ == nullptr || current_flow_ == nullptr || !slot.scan) return;
+  const auto& dets = slot.scanner->db().detectors();
+  Verdict best = slot.verdict;
+  for (const signatures::DetectorHit& h : slot.scan->hits()) {
+    const signatures::Detector& det = dets[h.detector];
+    if (h.count < det.min_count) continue;
+    const Verdict v = enforcement_->decide(det.category, det.id, h.confidence, slot.src);
+    if (v > best) best = v;
+  }
+  if (best > slot.verdict) {
+    slot.verdict = best;
+    apply_verdict(*current_flow_, best);
+  }
 }
 
 }  // namespace dlp::dataplane

@@ -94,4 +94,12 @@ nlohmann::ordered_json finding_to_json(const dataplane::Finding& f, const Identi
   return j;
 }
 
+void redact_metadata(signatures::Redactor& r, inspectors::ContentMeta& m) {
+  for (std::string* field : {&m.http_url, &m.http_host, &m.http_user_agent, &m.form_field,
+                             &m.file_name, &m.file_mime, &m.file_path, &m.smtp_subject}) {
+    if (!field->empty()) *field = r.redact(*field);
+  }
+  for (std::string& note : m.notes) note = r.redact(note);
+}
+
 }  // namespace dlp::mgmt

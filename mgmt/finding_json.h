@@ -10,6 +10,7 @@
 
 #include "dataplane/finding.h"
 #include "mgmt/identity.h"
+#include "signatures/redact.h"
 
 namespace dlp::mgmt {
 
@@ -24,6 +25,11 @@ struct Decision {
 // Who a finding is attributed to: the identity in force at packet time, else the user
 // named in-band (Basic auth, SMTP AUTH, FTP USER), else "unknown".
 std::string attributed_user(const dataplane::Finding& f, const Identity* who);
+
+// Free text a sender chooses (URL, host, form field, file name, subject, notes) can carry
+// the data itself: mask detector matches in it before it leaves with the finding. Who sent
+// and where it went (envelope, in-band user, server names) stay as they are.
+void redact_metadata(signatures::Redactor& r, inspectors::ContentMeta& m);
 
 nlohmann::ordered_json finding_to_json(const dataplane::Finding& f, const Identity* who,
                                const Decision& decision);

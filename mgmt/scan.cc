@@ -193,17 +193,6 @@ void print_risk(std::ostream& out, const ScanOptions& opts, const Analyzer& a,
   out << std::right;
 }
 
-void redact_metadata(signatures::Redactor& r, inspectors::ContentMeta& m) {
-  // Free text a sender chooses (URL, names, subject) can carry the data itself. Who sent
-  // and where it went (the mail envelope, the in-band user, server names) are the
-  // analyst's evidence, not leaked content: an e-mail detector must not mask them.
-  for (std::string* field : {&m.http_url, &m.http_host, &m.http_user_agent, &m.form_field,
-                             &m.file_name, &m.file_mime, &m.file_path, &m.smtp_subject}) {
-    if (!field->empty()) *field = r.redact(*field);
-  }
-  for (std::string& note : m.notes) note = r.redact(note);
-}
-
 }  // namespace
 
 int run_scan(const ScanOptions& opts, std::ostream& out, std::ostream& err) {

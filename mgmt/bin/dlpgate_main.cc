@@ -1,5 +1,5 @@
 // dlpgate: the appliance binary. `dlpgate scan` is the embedded default (captures in,
-// findings out); `dlpgate run` (the inline appliance) arrives with the DPDK dataplane.
+// findings out); `dlpgate run --config FILE` is the inline appliance on DPDK ports.
 #include <boost/program_options.hpp>
 
 #include <cstdlib>
@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "mgmt/run.h"
 #include "mgmt/scan.h"
 
 namespace po = boost::program_options;
@@ -18,6 +19,7 @@ constexpr const char* kUsage =
     "\n"
     "commands:\n"
     "  scan CAPTURE...   scan pcap/pcapng files (or --interface) with the built-in detectors\n"
+    "  run --config FILE the inline appliance: DPDK ports bridged, verdicts enforced\n"
     "  version           print the version\n"
     "\n"
     "Run 'dlpgate scan --help' for the options of scan.\n";
@@ -92,6 +94,35 @@ int cmd_scan(const std::vector<std::string>& args) {
   return dlp::mgmt::run_scan(o, std::cout, std::cerr);
 }
 
+int cmd_run(const std::vector<std::string>& args) {
+  dlp::mgmt::RunOptions o;
+  po::options_description desc("dlpgate run --config FILE [options]");
+  desc.add_options()
+      ("help,h", "show this help")
+      ("config,c", po::value(&o.config_path), "the appliance configuration (YAML: dataplane, actions, ...)")
+      ("until-idle", po::value(&o.until_idle_ms), "stop once no frame arrived for this many ms after the first (replays through net_pcap)")
+      ("max-seconds", po::value(&o.max_seconds), "stop after this many seconds");
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(args).options(desc).run(), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    std::cerr << "dlpgate run: " << e.what() << "\n\n" << desc << "\n";
+    return 2;
+  }
+  if (vm.count("help")) {
+    std::cout << desc << "\n"
+              << "signals: SIGINT/SIGTERM stop cleanly, SIGHUP reloads detectors and actions\n"
+              << "exit status: 0 stopped cleanly, 2 configuration or start-up error, 3 a worker died\n";
+    return 0;
+  }
+  if (o.config_path.empty()) {
+    std::cerr << "dlpgate run: --config FILE is required\n\n" << desc << "\n";
+    return 2;
+  }
+  return dlp::mgmt::run_appliance(o, std::cout, std::cerr);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -102,6 +133,7 @@ int main(int argc, char** argv) {
   const std::string cmd = argv[1];
   std::vector<std::string> rest(argv + 2, argv + argc);
   if (cmd == "scan") return cmd_scan(rest);
+  if (cmd == "run") return cmd_run(rest);
   if (cmd == "version" || cmd == "--version") {
     std::cout << "dlpgate " << DLPGATE_VERSION << "\n";
     return 0;
