@@ -38,6 +38,7 @@ packages=(
   libpsl-dev publicsuffix
   clang libclang-rt-14-dev
   iproute2 curl
+  ethtool iputils-ping python3  # the inline lab (deploy/lab.sh): offloads off, ping, upload sink
 )
 
 missing=()

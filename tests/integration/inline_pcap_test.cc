@@ -1,0 +1,288 @@
+// The inline appliance end to end on DPDK net_pcap ports: `dlpgate run` reads a capture as
+// its inside port's wire and writes what it forwards as captures, so the test sees exactly
+// which frames left by which port. All frames (both directions) enter by the inside port,
+// so their order is the capture's: deterministic.
+//
+// Bar of issue 5: the blocked flow stops at the matching segment (its later frames are
+// absent), the RSTs are present with the right bytes, everything else passes byte for byte.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "dataplane/pcap_source.h"
+#include "tests/gen/frames.h"
+#include "tests/gen/payloads.h"
+#include "tests/gen/pcap_writer.h"
+#include "tests/gen/tcp_conversation.h"
+
+namespace dlp::itest {
+namespace {
+
+namespace fs = std::filesystem;
+using testgen::Frame;
+using testgen::Side;
+
+std::vector<Frame> read_frames(const std::string& path) {
+  std::vector<Frame> out;
+  dataplane::PcapFileSource src({path});
+  dataplane::RawPacket burst[32];
+  while (std::size_t n = src.next_burst(burst)) {
+    for (std::size_t i = 0; i < n; ++i) out.emplace_back(burst[i].data.begin(), burst[i].data.end());
+  }
+  return out;
+}
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+struct Outcome {
+  int rc = -1;
+  std::string err;
+};
+
+class InlinePcap : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("dlpgate-inline-" + std::to_string(::getpid()) + "-" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::create_directories(dir_);
+    const char* bin = std::getenv("DLP_BINARY_DIR");
+    // ctest runs the suites in the build directory.
+    dlpgate_ = std::string(bin ? bin : ".") + "/mgmt/dlpgate";
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  std::string path(const std::string& n) const { return (dir_ / n).string(); }
+
+  void write_capture(const std::string& name, const std::vector<testgen::Packet>& pkts) {
+    auto w = testgen::CaptureWriter::open(path(name), testgen::Format::kPcap);
+    w->write_all(pkts);
+    w->close();
+  }
+
+  Outcome run(const std::string& actions, const std::string& extra = "") {
+    write_capture("empty.pcap", {});
+    std::ofstream cfg(path("dlpgate.yaml"));
+    cfg << "dataplane:\n"
+        << "  eal: [\"--no-huge\", \"-m\", \"256\", \"--no-pci\", \"--no-telemetry\",\n"
+        << "        \"--vdev=net_pcap0,rx_pcap=" << path("in.pcap") << ",tx_pcap=" << path("out0.pcap") << "\",\n"
+        << "        \"--vdev=net_pcap1,rx_pcap=" << path("empty.pcap") << ",tx_pcap=" << path("out1.pcap") << "\"]\n"
+        << "  inside_port: 0\n  outside_port: 1\n  workers: 1\n  on_overload: fail_open\n"
+        << "  mempool_mbufs: 4095\n"
+        << extra << "actions:\n" << actions << "findings: " << path("findings.jsonl") << "\n"
+        << "stats: " << path("stats.json") << "\n";
+    cfg.close();
+    const std::string cmd = dlpgate_ + " run --config " + path("dlpgate.yaml") +
+                            " --until-idle 1500 --max-seconds 60 >" + path("stdout") + " 2>" + path("stderr");
+    Outcome r;
+    const int st = std::system(cmd.c_str());
+    r.rc = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    r.err = slurp(path("stderr"));
+    return r;
+  }
+
+  std::vector<nlohmann::json> findings() const {
+    std::vector<nlohmann::json> out;
+    std::ifstream in(path("findings.jsonl"));
+    std::string line;
+    while (std::getline(in, line)) out.push_back(nlohmann::json::parse(line));
+    return out;
+  }
+
+  fs::path dir_;
+  std::string dlpgate_;
+};
+
+// A benign upload and a card upload (different client ports), interleaved by time.
+struct Traffic {
+  std::vector<testgen::Packet> all;
+  std::vector<Frame> benign, card_flow;
+  std::size_t trigger = 0;  // index in card_flow of the segment completing the card
+  std::string card;
+  std::uint32_t trig_seq = 0, trig_ack = 0;
+};
+
+Traffic make_traffic() {
+  Traffic t;
+  std::mt19937_64 rng(2026);
+  testgen::TcpConfig a;
+  a.client_port = 41000;
+  a.ack_every = 4;
+  testgen::TcpConversation benign(a);
+  benign.handshake();
+  benign.send(Side::kClient, testgen::http_post("files.example", "/up", testgen::benign_text(rng, 20000), "text/plain"));
+  benign.send(Side::kServer, testgen::http_response(200, "stored"));
+  benign.fin();
+
+  testgen::TcpConfig b;
+  b.client_port = 42000;
+  b.start_ns = a.start_ns + 500'000;  // interleaved with the benign one
+  b.ack_every = 4;
+  testgen::TcpConversation leak(b);
+  leak.handshake();
+  std::string body = testgen::benign_text(rng, 6000);
+  t.card = testgen::make_card(rng, testgen::CardBrand::kVisa);
+  body.insert(4000, "\ncard number " + t.card + "\n");
+  leak.send(Side::kClient, testgen::http_post("paste.example", "/p", body, "text/plain"));
+  leak.send(Side::kServer, testgen::http_response(200, "ok"));
+  leak.fin();
+
+  for (const auto& p : benign.packets()) t.benign.push_back(p.frame);
+  for (const auto& p : leak.packets()) t.card_flow.push_back(p.frame);
+  for (std::size_t i = 0; i < t.card_flow.size(); ++i) {
+    const auto& f = t.card_flow[i];
+    if (std::search(f.begin(), f.end(), t.card.begin() + 8, t.card.end()) != f.end()) {
+      t.trigger = i;
+      break;
+    }
+  }
+  const auto& f = t.card_flow[t.trigger];
+  auto be32 = [&](std::size_t o) {
+    return (std::uint32_t{f[o]} << 24) | (std::uint32_t{f[o + 1]} << 16) | (std::uint32_t{f[o + 2]} << 8) | f[o + 3];
+  };
+  t.trig_seq = be32(14 + 20 + 4);
+  t.trig_ack = be32(14 + 20 + 8);
+  t.all = benign.packets();
+  for (const auto& p : leak.packets()) t.all.push_back(p);
+  // An ARP request too: not IP, bridged unchanged.
+  testgen::Packet arp;
+  arp.ts_ns = a.start_ns + 100;
+  arp.frame = testgen::ethernet(testgen::L2{}, 0x0806, std::vector<std::uint8_t>(28, 1));
+  t.all.push_back(arp);
+  std::stable_sort(t.all.begin(), t.all.end(), [](const auto& x, const auto& y) { return x.ts_ns < y.ts_ns; });
+  return t;
+}
+
+bool contains(const std::vector<Frame>& v, const Frame& f) {
+  return std::find(v.begin(), v.end(), f) != v.end();
+}
+
+TEST_F(InlinePcap, CardFlowStopsAtTheMatchingSegmentWithResetsAndTheRestPassesIntact) {
+  const Traffic t = make_traffic();
+  ASSERT_GT(t.trigger, 3u);
+  write_capture("in.pcap", t.all);
+  const Outcome r = run("  - { category: credit_card, min_confidence: medium, verdict: reset }\n");
+  ASSERT_EQ(r.rc, 0) << r.err;
+
+  const auto out1 = read_frames(path("out1.pcap"));  // forwarded toward the internet
+  const auto out0 = read_frames(path("out0.pcap"));  // sent back toward the users
+  // Every frame of the benign flow, byte for byte, in order.
+  std::vector<Frame> benign_out;
+  for (const auto& f : out1) {
+    if (contains(t.benign, f)) benign_out.push_back(f);
+  }
+  EXPECT_EQ(benign_out, t.benign);
+  // The card flow: everything before the matching segment, nothing from it on.
+  for (std::size_t i = 0; i < t.card_flow.size(); ++i) {
+    EXPECT_EQ(contains(out1, t.card_flow[i]), i < t.trigger) << "card-flow frame " << i;
+  }
+  // The ARP frame is bridged.
+  std::size_t arps = 0;
+  for (const auto& f : out1) arps += f.size() >= 14 && f[12] == 0x08 && f[13] == 0x06;
+  EXPECT_EQ(arps, 1u);
+
+  // The RSTs, exactly as the independent builder makes them.
+  testgen::Ip ip{.src = "10.1.0.10", .dst = "203.0.113.80", .ttl = 64, .ipv4_options = {},
+                 .ipv6_ext_headers = false, .ip_id = 0, .dont_fragment = true};
+  testgen::L2 l2;
+  const Frame rst_server = testgen::tcp_frame(l2, ip, 42000, 80, t.trig_seq, t.trig_ack,
+                                              testgen::kTcpRst | testgen::kTcpAck, {}, 0);
+  testgen::L2 l2r{.src_mac = l2.dst_mac, .dst_mac = l2.src_mac, .vlans = {}, .pad = true};
+  testgen::Ip ipr = ip;
+  std::swap(ipr.src, ipr.dst);
+  const Frame rst_client = testgen::tcp_frame(l2r, ipr, 80, 42000, t.trig_ack, t.trig_seq,
+                                              testgen::kTcpRst | testgen::kTcpAck, {}, 0);
+  EXPECT_TRUE(contains(out1, rst_server));
+  EXPECT_EQ(out0, std::vector<Frame>{rst_client});  // nothing else goes back inside
+
+  // One finding, blocked, masked; the number itself appears nowhere.
+  const auto fs = findings();
+  ASSERT_EQ(fs.size(), 1u);
+  EXPECT_EQ(fs[0]["category"], "credit_card");
+  EXPECT_EQ(fs[0]["action"], "block");
+  EXPECT_EQ(fs[0]["verdict"], "reset");
+  EXPECT_EQ(fs[0]["src_port"], 42000);
+  EXPECT_EQ(slurp(path("findings.jsonl")).find(t.card), std::string::npos);
+  EXPECT_EQ(r.err.find(t.card), std::string::npos);
+
+  // Counters, as an operator reads them.
+  const auto stats = nlohmann::json::parse(slurp(path("stats.json")));
+  EXPECT_EQ(stats["workers"][0]["verdicts"]["reset"], 1);
+  EXPECT_EQ(stats["workers"][0]["resets_sent"], 2);
+  EXPECT_EQ(stats["workers"][0]["dropped"]["verdict"], t.card_flow.size() - t.trigger);
+  EXPECT_EQ(stats["ports"][0]["rx_packets"], t.all.size());
+}
+
+TEST_F(InlinePcap, WithoutARuleEverythingPassesAndIsStillReported) {
+  const Traffic t = make_traffic();
+  write_capture("in.pcap", t.all);
+  const Outcome r = run("  - { category: private_key, verdict: drop }\n");
+  ASSERT_EQ(r.rc, 0) << r.err;
+  std::vector<Frame> expected;
+  for (const auto& p : t.all) expected.push_back(p.frame);
+  EXPECT_EQ(read_frames(path("out1.pcap")), expected);
+  EXPECT_TRUE(read_frames(path("out0.pcap")).empty());
+  const auto fs = findings();
+  ASSERT_EQ(fs.size(), 1u);
+  EXPECT_EQ(fs[0]["verdict"], "pass");
+}
+
+TEST_F(InlinePcap, InspectionOffIsAPlainBridge) {
+  const Traffic t = make_traffic();
+  write_capture("in.pcap", t.all);
+  const Outcome r = run("  - { category: credit_card, verdict: reset }\n", "  inspect: false\n");
+  ASSERT_EQ(r.rc, 0) << r.err;
+  std::vector<Frame> expected;
+  for (const auto& p : t.all) expected.push_back(p.frame);
+  EXPECT_EQ(read_frames(path("out1.pcap")), expected);
+  EXPECT_TRUE(findings().empty());
+}
+
+TEST_F(InlinePcap, MalformedFramesAreBridgedOrCountedNeverACrash) {
+  Traffic t = make_traffic();
+  // Truncated and corrupted copies of real frames, and pure garbage.
+  std::mt19937_64 rng(5);
+  std::vector<testgen::Packet> bad = t.all;
+  for (std::size_t i = 0; i < t.all.size(); i += 3) {
+    testgen::Packet p = t.all[i];
+    p.frame.resize(std::min<std::size_t>(p.frame.size(), 14 + rng() % 40));
+    bad.push_back(p);
+    testgen::Packet q = t.all[i];
+    for (int k = 0; k < 6; ++k) q.frame[14 + rng() % (q.frame.size() - 14)] ^= static_cast<std::uint8_t>(rng());
+    bad.push_back(q);
+  }
+  testgen::Packet junk;
+  junk.ts_ns = t.all.back().ts_ns + 1;
+  junk.frame.assign(17, 0xff);
+  bad.push_back(junk);
+  write_capture("in.pcap", bad);
+  const Outcome r = run("  - { category: credit_card, verdict: reset }\n");
+  ASSERT_EQ(r.rc, 0) << r.err;
+  const auto stats = nlohmann::json::parse(slurp(path("stats.json")));
+  EXPECT_EQ(stats["ports"][0]["rx_packets"], bad.size());
+  EXPECT_GT(stats["workers"][0]["decode_malformed"].get<std::uint64_t>(), 0u);
+}
+
+TEST_F(InlinePcap, BadConfigurationIsRefusedWithFileAndLine) {
+  write_capture("in.pcap", {});
+  const Outcome r = run("  - { category: credit_card, verdict: explode }\n");
+  EXPECT_EQ(r.rc, 2);
+  EXPECT_NE(r.err.find("dlpgate.yaml:"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("verdict must be pass, drop or reset"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace dlp::itest
