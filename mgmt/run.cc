@@ -313,6 +313,7 @@ int run_appliance(const RunOptions& opts, std::ostream& out, std::ostream& err) 
         << ", missed " << p.rx_missed << "\n";
   }
   engine->reset();
+  dataplane::Engine::shutdown_eal();
   return status;
 }
 

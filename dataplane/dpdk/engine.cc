@@ -355,7 +355,8 @@ void Engine::Impl::run_worker(WorkerCtx& w) {
       w.worker->swap_database(std::move(next));
       w.db_version_seen = v;
     }
-    const std::uint64_t now = wall_ns();
+    // Packet time for inline traffic is the wall clock, read once per burst that has frames.
+    std::uint64_t now = 0;
     std::size_t got = 0;
 
     if (io) {
@@ -363,6 +364,8 @@ void Engine::Impl::run_worker(WorkerCtx& w) {
         const std::uint16_t q = rss ? static_cast<std::uint16_t>(w.index) : 0;
         const std::uint16_t n = rte_eth_rx_burst(ports[p], q, rx.data(), burst);
         got += n;
+        if (n == 0) continue;
+        if (now == 0) now = wall_ns();
         const std::uint64_t rx_tsc = rte_rdtsc();
         for (std::uint16_t i = 0; i < n; ++i) {
           rte_mbuf* m = rx[i];
@@ -404,6 +407,7 @@ void Engine::Impl::run_worker(WorkerCtx& w) {
     } else {
       const unsigned n = rte_ring_sc_dequeue_burst(w.to_worker, ring_buf.data(), burst, nullptr);
       got += n;
+      if (n > 0) now = wall_ns();
       const std::uint64_t rx_tsc = rte_rdtsc();
       for (unsigned i = 0; i < n; ++i) {
         auto* m = static_cast<rte_mbuf*>(ring_buf[i]);
@@ -411,6 +415,16 @@ void Engine::Impl::run_worker(WorkerCtx& w) {
       }
     }
 
+    if (got == 0 && !draining && (idle & 1023) != 0) {
+      // Nothing arrived: no timeouts to run, nothing to send; keep polling.
+      ++idle;
+      if (idle >= cfg.idle_polls && cfg.idle_sleep_us > 0) {
+        std::this_thread::sleep_for(std::chrono::microseconds(cfg.idle_sleep_us));
+      } else {
+        rte_pause();
+      }
+      continue;
+    }
     if (cfg.inspect) {
       w.worker->end_burst();
       if (!w.worker->released().empty()) handle_released(w, rte_rdtsc());
@@ -481,8 +495,10 @@ Engine::~Engine() {
     rte_eth_dev_close(p);
   }
   impl_->workers.clear();
-  rte_eal_cleanup();
+  if (impl_->pool) rte_mempool_free(impl_->pool);
 }
+
+void Engine::shutdown_eal() { rte_eal_cleanup(); }
 
 const EngineConfig& Engine::config() const { return impl_->cfg; }
 
@@ -522,10 +538,16 @@ Result<std::unique_ptr<Engine>> Engine::create(const EngineConfig& cfg,
   std::vector<char*> argv;
   for (std::string& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
-  if (rte_eal_init(static_cast<int>(args.size()), argv.data()) < 0) {
-    return make_error("dataplane: DPDK EAL initialisation failed: " + rte_reason() +
-                      " (check the `eal:` arguments; without hugepages use --no-huge -m 512)");
+  static bool eal_ready = false;  // the EAL initialises once per process
+  if (!eal_ready) {
+    if (rte_eal_init(static_cast<int>(args.size()), argv.data()) < 0) {
+      return make_error("dataplane: DPDK EAL initialisation failed: " + rte_reason() +
+                        " (check the `eal:` arguments; without hugepages use --no-huge -m 512)");
+    }
+    eal_ready = true;
   }
+  static unsigned instance = 0;  // names of pools and rings must be unique per process
+  const std::string tag = std::to_string(instance++);
 
   auto impl = std::make_unique<Impl>();
   impl->cfg = cfg;
@@ -536,7 +558,7 @@ Result<std::unique_ptr<Engine>> Engine::create(const EngineConfig& cfg,
   impl->ports = {cfg.inside_port, cfg.outside_port};
   auto fail = [&](std::string msg) -> Result<std::unique_ptr<Engine>> {
     impl->workers.clear();
-    rte_eal_cleanup();
+    if (impl->pool) rte_mempool_free(impl->pool);
     return make_error(std::move(msg));
   };
 
@@ -569,7 +591,7 @@ Result<std::unique_ptr<Engine>> Engine::create(const EngineConfig& cfg,
   const std::uint16_t nq = rss ? static_cast<std::uint16_t>(cfg.workers) : 1;
 
   const unsigned socket = static_cast<unsigned>(std::max(0, static_cast<int>(rte_socket_id())));
-  impl->pool = rte_pktmbuf_pool_create("dlp_mbufs", cfg.mempool_mbufs, cfg.mbuf_cache, 0,
+  impl->pool = rte_pktmbuf_pool_create(("dlp_mbufs" + tag).c_str(), cfg.mempool_mbufs, cfg.mbuf_cache, 0,
                                        RTE_MBUF_DEFAULT_BUF_SIZE, static_cast<int>(socket));
   if (impl->pool == nullptr) {
     return fail("dataplane: cannot create the mbuf pool of " + std::to_string(cfg.mempool_mbufs) +
@@ -613,7 +635,7 @@ Result<std::unique_ptr<Engine>> Engine::create(const EngineConfig& cfg,
     w->worker = std::make_unique<Worker>(cfg.worker, db, registry, *w->findings,
                                          static_cast<std::uint16_t>(i));
     if (!rss && cfg.workers > 1 && i > 0) {
-      const std::string a = "dlp_to_w" + std::to_string(i), b = "dlp_from_w" + std::to_string(i);
+      const std::string a = "dlp_to" + tag + "_" + std::to_string(i), b = "dlp_from" + tag + "_" + std::to_string(i);
       w->to_worker = rte_ring_create(a.c_str(), cfg.ring_size, static_cast<int>(socket), RING_F_SP_ENQ | RING_F_SC_DEQ);
       w->from_worker = rte_ring_create(b.c_str(), cfg.ring_size * 2, static_cast<int>(socket), RING_F_SP_ENQ | RING_F_SC_DEQ);
       if (!w->to_worker || !w->from_worker) {

@@ -27,7 +27,8 @@
 // uninspected, counted) or fail-closed (drop, counted); nothing waits. The watchdog sees a
 // worker whose heartbeat stops (hung) or whose lcore returned (crashed).
 //
-// DPDK's EAL can be initialised once per process, so one Engine per process.
+// DPDK's EAL is initialised once per process, by the first Engine (later ones reuse it and
+// ignore their `eal` arguments); Engine::shutdown_eal() releases it at the very end.
 #pragma once
 
 #include <atomic>
@@ -124,6 +125,8 @@ class Engine {
   // Returns the workers found hung or stopped since the last call (and logs nothing).
   std::vector<unsigned> watchdog();
   bool running() const;
+  // Releases the EAL; no Engine may be created afterwards in this process.
+  static void shutdown_eal();
   const EngineConfig& config() const;
 
   struct Impl;
