@@ -73,14 +73,14 @@ class InlinePcap : public ::testing::Test {
     w->close();
   }
 
-  Outcome run(const std::string& actions, const std::string& extra = "") {
+  Outcome run(const std::string& actions, const std::string& extra = "", int workers = 1) {
     write_capture("empty.pcap", {});
     std::ofstream cfg(path("dlpgate.yaml"));
     cfg << "dataplane:\n"
         << "  eal: [\"--no-huge\", \"-m\", \"256\", \"--no-pci\", \"--no-telemetry\",\n"
         << "        \"--vdev=net_pcap0,rx_pcap=" << path("in.pcap") << ",tx_pcap=" << path("out0.pcap") << "\",\n"
         << "        \"--vdev=net_pcap1,rx_pcap=" << path("empty.pcap") << ",tx_pcap=" << path("out1.pcap") << "\"]\n"
-        << "  inside_port: 0\n  outside_port: 1\n  workers: 1\n  on_overload: fail_open\n"
+        << "  inside_port: 0\n  outside_port: 1\n  workers: " << workers << "\n  on_overload: fail_open\n"
         << "  mempool_mbufs: 4095\n"
         << extra << "actions:\n" << actions << "findings: " << path("findings.jsonl") << "\n"
         << "stats: " << path("stats.json") << "\n";
@@ -224,6 +224,47 @@ TEST_F(InlinePcap, CardFlowStopsAtTheMatchingSegmentWithResetsAndTheRestPassesIn
   EXPECT_EQ(stats["workers"][0]["resets_sent"], 2);
   EXPECT_EQ(stats["workers"][0]["dropped"]["verdict"], t.card_flow.size() - t.trigger);
   EXPECT_EQ(stats["ports"][0]["rx_packets"], t.all.size());
+}
+
+TEST_F(InlinePcap, TwoWorkersBehindTheSoftwareDistributorGiveTheSameResult) {
+  // net_pcap has one queue: worker 0 distributes by a symmetric hash of the address pair.
+  // Flows from many clients spread over both workers; the card flow is still cut at its
+  // matching segment and every other flow passes whole.
+  Traffic t = make_traffic();
+  std::mt19937_64 rng(77);
+  std::vector<Frame> others;
+  for (int c = 0; c < 12; ++c) {
+    testgen::TcpConfig cfg;
+    cfg.ip.src = "10.9.0." + std::to_string(20 + c);
+    cfg.client_port = static_cast<std::uint16_t>(50000 + c);
+    cfg.start_ns = t.all.front().ts_ns + static_cast<std::uint64_t>(c) * 7000;
+    testgen::TcpConversation conv(cfg);
+    conv.handshake();
+    conv.send(Side::kClient, testgen::http_post("x.example", "/", testgen::benign_text(rng, 4000), "text/plain"));
+    conv.fin();
+    for (const auto& p : conv.packets()) {
+      others.push_back(p.frame);
+      t.all.push_back(p);
+    }
+  }
+  std::stable_sort(t.all.begin(), t.all.end(), [](const auto& x, const auto& y) { return x.ts_ns < y.ts_ns; });
+  write_capture("in.pcap", t.all);
+  const Outcome r = run("  - { category: credit_card, min_confidence: medium, verdict: reset }\n", "", 2);
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_NE(r.err.find("2 worker(s) in distributor mode"), std::string::npos) << r.err;
+  const auto out1 = read_frames(path("out1.pcap"));
+  for (const auto& f : others) EXPECT_TRUE(contains(out1, f));
+  for (const auto& f : t.benign) EXPECT_TRUE(contains(out1, f));
+  for (std::size_t i = 0; i < t.card_flow.size(); ++i) {
+    EXPECT_EQ(contains(out1, t.card_flow[i]), i < t.trigger) << "card-flow frame " << i;
+  }
+  const auto stats = nlohmann::json::parse(slurp(path("stats.json")));
+  ASSERT_EQ(stats["workers"].size(), 2u);
+  EXPECT_GT(stats["workers"][0]["packets"].get<std::uint64_t>(), 0u);
+  EXPECT_GT(stats["workers"][1]["packets"].get<std::uint64_t>(), 0u);
+  const auto fs = findings();
+  ASSERT_EQ(fs.size(), 1u);
+  EXPECT_EQ(fs[0]["verdict"], "reset");
 }
 
 TEST_F(InlinePcap, WithoutARuleEverythingPassesAndIsStillReported) {
