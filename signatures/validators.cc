@@ -82,7 +82,7 @@ constexpr std::array<std::string_view, 8> kAwsKeyPrefixes{"AKIA", "ASIA", "AGPA"
 // of people as their own; they show up in test data and templates, never as a real leak.
 constexpr std::array<std::string_view, 2> kSsnAdvertising{"078051120", "219099999"};
 
-constexpr std::array<ValidatorEntry, 22> kRegistry{{
+constexpr std::array<ValidatorEntry, 23> kRegistry{{
     {"luhn", &validate_luhn, "payment card: Luhn checksum and a known issuer prefix/length"},
     {"us_ssn", &validate_us_ssn, "US SSN: SSA area/group/serial rules, advertising numbers"},
     {"aws_key_id", &validate_aws_key_id, "AWS access key id: known prefix, 20 chars A-Z2-7"},
@@ -97,14 +97,15 @@ constexpr std::array<ValidatorEntry, 22> kRegistry{{
     {"ca_sin", &validate_ca_sin, "Canadian SIN: 9 digits, Luhn, first digit not 0 or 8"},
     {"us_phone", &validate_us_phone, "US/NANP phone: area code and exchange rules"},
     {"email", &validate_email, "email address: RFC 5321 local part and domain label shapes"},
-    {"date", &validate_date, "calendar date (Y-M-D, M/D/Y or D.M.Y), year 1900-2099"},
+    {"date", &validate_date, "calendar date (Y-M-D, M/D/Y, D.M.Y, or with the month's name), year 1900-2099"},
     {"npi", &validate_npi, "US NPI: 10 digits, Luhn over 80840 + number"},
     {"dea", &validate_dea, "US DEA registration: registrant letter and DEA checksum"},
-    {"jwt", &validate_jwt, "JWT: base64url header that decodes to a JSON object with \"alg\""},
+    {"jwt", &validate_jwt, "JWT: base64url header decoding to a JSON object whose \"alg\" is a JOSE algorithm; JSON payload"},
     {"private_key", &validate_private_key, "private key block: BEGIN marker followed by key material"},
     {"aws_secret_key", &validate_aws_secret_key, "AWS secret access key: 40 base64 chars, mixed classes"},
     {"azure_storage_key", &validate_azure_storage_key, "Azure storage AccountKey: base64 of 64 bytes"},
-    {"assignment", &validate_assignment, "password=/secret: assignment: a non-placeholder value of 8+ chars"},
+    {"assignment", &validate_assignment, "password=/secret: assignment or URL credentials: a literal, non-placeholder value of 8+ chars"},
+    {"github_token", &validate_github_token, "GitHub classic / npm token: base62 CRC32 of the 30-character body in the last 6"},
 }};
 
 }  // namespace
@@ -380,7 +381,7 @@ bool validate_track_data(std::string_view match, std::string& canonical) {
 bool validate_iban(std::string_view match, std::string& canonical) {
   canonical.clear();
   for (char c : match) {
-    if (c == ' ') continue;
+    if (c == ' ' || c == '-') continue;
     if (!is_alnum(c)) return false;
     canonical.push_back(to_upper(c));
   }
@@ -522,7 +523,94 @@ bool validate_email(std::string_view match, std::string& canonical) {
   return true;
 }
 
+namespace {
+
+// Month from its English name or abbreviation ("Mar", "March", "Sept"), case-insensitive;
+// 0 when it is not one.
+unsigned month_from_name(std::string_view w) {
+  static constexpr std::array<std::string_view, 12> kMonths{
+      "january", "february", "march", "april", "may", "june", "july", "august", "september",
+      "october", "november", "december"};
+  if (w.size() < 3) return 0;
+  for (unsigned m = 0; m < 12; ++m) {
+    const std::string_view full = kMonths[m];
+    if (w.size() > full.size()) continue;
+    bool same = true;
+    for (std::size_t i = 0; i < w.size() && same; ++i) same = to_lower(w[i]) == full[i];
+    // A prefix of the full name: "mar", "marc" is a typo we accept, "sept" is usual.
+    if (same) return m + 1;
+  }
+  return 0;
+}
+
+// "March 14, 1987", "Mar. 14th 1987", "14 March 1987", "14th of March, 1987",
+// "14-Mar-1987": one month name, a day of 1-2 digits (ordinal suffix allowed) and a
+// four-digit year, in either order of day and month, the year last.
+bool written_date(std::string_view match, unsigned& y, unsigned& m, unsigned& d) {
+  y = m = d = 0;
+  unsigned numbers[2] = {0, 0};
+  std::size_t num_len[2] = {0, 0};
+  std::size_t nums = 0;
+  bool day_first = false;
+  std::size_t i = 0;
+  while (i < match.size()) {
+    const char c = match[i];
+    if (is_digit(c)) {
+      if (nums == 2) return false;
+      std::size_t j = i;
+      unsigned v = 0;
+      while (j < match.size() && is_digit(match[j]) && j - i < 5) v = v * 10 + static_cast<unsigned>(match[j++] - '0');
+      numbers[nums] = v;
+      num_len[nums] = j - i;
+      if (nums == 0 && m == 0) day_first = true;
+      ++nums;
+      // An ordinal suffix belongs to the day.
+      if (j + 1 < match.size() && (is_lower(match[j]) || is_upper(match[j])) && nums == 1) {
+        const char a = to_lower(match[j]), b = to_lower(match[j + 1]);
+        const bool ordinal = (a == 's' && b == 't') || (a == 'n' && b == 'd') || (a == 'r' && b == 'd') ||
+                             (a == 't' && b == 'h');
+        if (!ordinal) return false;
+        j += 2;
+      }
+      i = j;
+    } else if (is_lower(c) || is_upper(c)) {
+      std::size_t j = i;
+      while (j < match.size() && (is_lower(match[j]) || is_upper(match[j]))) ++j;
+      const std::string_view word = match.substr(i, j - i);
+      if (word.size() == 2 && to_lower(word[0]) == 'o' && to_lower(word[1]) == 'f') {
+        // "14th of March"
+      } else {
+        if (m != 0) return false;
+        m = month_from_name(word);
+        if (m == 0) return false;
+      }
+      i = j;
+    } else if (c == ' ' || c == ',' || c == '.' || c == '-') {
+      ++i;
+    } else {
+      return false;
+    }
+  }
+  (void)day_first;
+  if (m == 0 || nums != 2 || num_len[0] > 2 || num_len[1] != 4) return false;
+  d = numbers[0];
+  y = numbers[1];
+  return true;
+}
+
+}  // namespace
+
 bool validate_date(std::string_view match, std::string& canonical) {
+  bool has_letter = false;
+  for (char c : match) has_letter |= is_lower(c) || is_upper(c);
+  if (has_letter) {
+    unsigned y, m, d;
+    if (!written_date(match, y, m, d) || !days_ok(y, m, d)) return false;
+    unsigned ymd = y * 10000 + m * 100 + d;
+    canonical.assign(8, '0');
+    for (std::size_t i = 8; i-- > 0; ymd /= 10) canonical[i] = static_cast<char>('0' + ymd % 10);
+    return true;
+  }
   // Three numbers with one kind of separator: Y-M-D when the first has four digits,
   // D.M.Y with dots, M/D/Y (US) otherwise.
   unsigned part[3] = {0, 0, 0};
@@ -594,22 +682,100 @@ bool validate_dea(std::string_view match, std::string& canonical) {
   return sum % 10 == d[6];
 }
 
-bool validate_jwt(std::string_view match, std::string& canonical) {
-  // Header, a dot, then the payload, itself a JSON object ("eyJ" is base64url of '{"').
-  std::size_t dot = match.find('.');
-  if (dot == std::string_view::npos || match.substr(dot + 1, 3) != "eyJ") return false;
-  // The header: {"alg":...} or {"typ":...,"alg":...}; decoding 48 bytes is enough to see
-  // it is JSON and to find the algorithm, which every JWS and JWE header names.
-  char head[48];
-  int n = base64_prefix(match.substr(0, dot), head, sizeof head);
-  if (n < 8 || head[0] != '{') return false;
-  std::string_view h(head, static_cast<std::size_t>(n));
-  std::size_t q = h.find_first_not_of(" \t\r\n", 1);
-  if (q == std::string_view::npos || h[q] != '"') return false;
-  if (h.find("\"alg\"") == std::string_view::npos && h.find("\"typ\"") == std::string_view::npos &&
-      h.find("\"enc\"") == std::string_view::npos) {
-    return false;
+namespace {
+
+// The value of a top-level string member `"name": "value"` in a flat JSON object, or an
+// empty view. Enough for a JOSE header, which is a small flat object.
+std::string_view json_string_member(std::string_view obj, std::string_view name) {
+  for (std::size_t p = obj.find('"'); p != std::string_view::npos; p = obj.find('"', p + 1)) {
+    if (obj.substr(p + 1, name.size()) != name || obj.substr(p + 1 + name.size(), 1) != "\"") continue;
+    std::size_t q = p + 2 + name.size();
+    while (q < obj.size() && (obj[q] == ' ' || obj[q] == '\t')) ++q;
+    if (q >= obj.size() || obj[q] != ':') continue;
+    ++q;
+    while (q < obj.size() && (obj[q] == ' ' || obj[q] == '\t')) ++q;
+    if (q >= obj.size() || obj[q] != '"') return {};
+    const std::size_t end = obj.find('"', q + 1);
+    if (end == std::string_view::npos) return {};
+    return obj.substr(q + 1, end - q - 1);
   }
+  return {};
+}
+
+// JOSE algorithm names (RFC 7518 and RFC 8037), for JWS "alg" and JWE key management.
+bool jose_alg(std::string_view a) {
+  static constexpr std::array<std::string_view, 27> kAlgs{
+      "HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "ES256", "ES384", "ES512",
+      "PS256", "PS384", "PS512", "EdDSA", "ES256K", "none", "RSA1_5", "RSA-OAEP",
+      "RSA-OAEP-256", "A128KW", "A192KW", "A256KW", "dir", "ECDH-ES", "ECDH-ES+A128KW",
+      "ECDH-ES+A256KW", "A256GCMKW", "PBES2-HS256+A128KW"};
+  for (std::string_view k : kAlgs) {
+    if (a == k) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+bool validate_jwt(std::string_view match, std::string& canonical) {
+  // Header, a dot, then the start of the payload ("eyJ" is base64url of '{"'). The
+  // signature is past the 256 bytes the scanner can validate, so it is not checked.
+  const std::size_t dot = match.find('.');
+  if (dot == std::string_view::npos || match.substr(dot + 1, 3) != "eyJ") return false;
+  const std::string_view header = match.substr(0, dot);
+  // base64url without padding never leaves a single character over.
+  if (header.size() % 4 == 1) return false;
+  // The whole header (the pattern bounds it at 103 characters, 77 bytes decoded).
+  char head[80];
+  const int n = base64_prefix(header, head, sizeof head);
+  if (n < 8) return false;
+  std::string_view h(head, static_cast<std::size_t>(n));
+  while (!h.empty() && (h.back() == ' ' || h.back() == '\n' || h.back() == '\r')) h.remove_suffix(1);
+  // A complete JSON object of printable text...
+  if (h.front() != '{' || h.back() != '}') return false;
+  for (char c : h) {
+    if (static_cast<unsigned char>(c) < 0x20 && c != '\t' && c != '\n' && c != '\r') return false;
+  }
+  // ...that names its algorithm, which every JWS and JWE header must (RFC 7515 4.1.1).
+  if (!jose_alg(json_string_member(h, "alg"))) return false;
+  // The payload's first characters decode to the start of a JSON object with a member.
+  char body[12];
+  const int m = base64_prefix(match.substr(dot + 1), body, sizeof body);
+  if (m < 3 || body[0] != '{' || body[1] != '"') return false;
+  for (int i = 2; i < m; ++i) {
+    if (static_cast<unsigned char>(body[i]) < 0x20) return false;
+  }
+  std::fill(std::begin(head), std::end(head), 0);
+  std::fill(std::begin(body), std::end(body), 0);
+  canonical.assign(match);
+  return true;
+}
+
+bool validate_github_token(std::string_view match, std::string& canonical) {
+  // <prefix>_<30 base62 characters><CRC32 of those 30, base62, 6 characters>.
+  const std::size_t us = match.find('_');
+  if (us == std::string_view::npos) return false;
+  if (match.starts_with("github_pat_")) {
+    // Fine-grained: no published checksum; the pattern and entropy gate decide.
+    canonical.assign(match);
+    return true;
+  }
+  const std::string_view body = match.substr(us + 1);
+  if (body.size() != 36) return false;
+  std::uint32_t crc = 0xFFFFFFFFu;
+  for (char c : body.substr(0, 30)) {
+    if (!is_alnum(c)) return false;
+    crc ^= static_cast<unsigned char>(c);
+    for (int k = 0; k < 8; ++k) crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1u)));
+  }
+  crc = ~crc;
+  static constexpr std::string_view kBase62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+  char check[6];
+  for (int i = 5; i >= 0; --i) {
+    check[i] = kBase62[crc % 62];
+    crc /= 62;
+  }
+  if (crc != 0 || body.substr(30) != std::string_view(check, 6)) return false;
   canonical.assign(match);
   return true;
 }
@@ -651,9 +817,12 @@ bool validate_aws_secret_key(std::string_view match, std::string& canonical) {
 }
 
 bool validate_azure_storage_key(std::string_view match, std::string& canonical) {
-  std::size_t eq = match.find('=');
-  if (eq == std::string_view::npos) return false;
-  std::string_view key = match.substr(eq + 1);
+  // "AccountKey=<key>" from a connection string, or the bare key with the delimiter the
+  // pattern takes on each side.
+  std::string_view key = match;
+  if (key.starts_with("AccountKey=")) key.remove_prefix(11);
+  if (!key.empty() && !is_base64(key.front())) key.remove_prefix(1);
+  while (!key.empty() && !is_base64(key.back()) && key.back() != '=') key.remove_suffix(1);
   if (key.size() != 88 || key.substr(86) != "==") return false;
   char bytes[64];
   if (base64_prefix(key.substr(0, 86), bytes, sizeof bytes) != 64) return false;
@@ -663,10 +832,23 @@ bool validate_azure_storage_key(std::string_view match, std::string& canonical) 
 }
 
 bool validate_assignment(std::string_view match, std::string& canonical) {
-  // name ["']? [=:] ["']? value: the value is what follows the first '=' or ':'.
-  std::size_t op = match.find_first_of("=:");
-  if (op == std::string_view::npos) return false;
-  std::string_view v = match.substr(op + 1);
+  std::string_view v;
+  bool quoted = false;
+  if (const std::size_t scheme = match.find("://"); scheme != std::string_view::npos) {
+    // scheme://user:password@host: the value is between the user's ':' and the '@'.
+    const std::size_t colon = match.find(':', scheme + 3);
+    const std::size_t at = match.rfind('@');
+    if (colon == std::string_view::npos || at == std::string_view::npos || at <= colon) return false;
+    v = match.substr(colon + 1, at - colon - 1);
+    quoted = true;  // a literal by construction
+  } else {
+    // name ["']? [=:] ["']? value: the value is what follows the first '=' or ':'.
+    std::size_t op = match.find_first_of("=:");
+    if (op == std::string_view::npos) return false;
+    v = match.substr(op + 1);
+    while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+    quoted = !v.empty() && (v.front() == '"' || v.front() == '\'');
+  }
   auto junk = [](char c) {
     return c == ' ' || c == '\t' || c == '"' || c == '\'' || c == '&' || c == ',' || c == ';' ||
            c == '<' || c == '>' || c == '\r' || c == '\n';
@@ -675,8 +857,10 @@ bool validate_assignment(std::string_view match, std::string& canonical) {
   while (!v.empty() && junk(v.back())) v.remove_suffix(1);
   if (v.size() < 8) return false;
   // Templates, placeholders and masked values are not secrets.
-  static constexpr std::array<std::string_view, 8> kPlaceholder{
-      "${", "{{", "%s", "<", "xxxx", "****", "changeme", "password"};
+  static constexpr std::array<std::string_view, 7> kPlaceholder{
+      "${", "{{", "<", "xxxx", "****", "changeme", "password"};
+  // printf's %s is lower case; "%S" inside a random password is just two characters.
+  if (v.find("%s") != std::string_view::npos) return false;
   // Compared case-insensitively in place: no copy of the value besides `canonical`.
   auto contains = [v](std::string_view needle) {
     for (std::size_t i = 0; i + needle.size() <= v.size(); ++i) {
@@ -690,6 +874,28 @@ bool validate_assignment(std::string_view match, std::string& canonical) {
     if (contains(p)) return false;
   }
   if (contains("undefined") && v.size() == 9) return false;
+  if (!quoted) {
+    // Unquoted, the value may be code that fetches the secret rather than the secret:
+    // os.environ["X"], os.getenv("X"), config.get(...), process.env.DB_PASS,
+    // settings.API_SECRET. Literal secrets in config files (.env, YAML, properties)
+    // are unquoted too, so only these shapes are refused: a call or an index, or a
+    // dotted name made of identifiers.
+    std::size_t ident = 0;
+    while (ident < v.size() && (is_alnum(v[ident]) || v[ident] == '_' || v[ident] == '.')) ++ident;
+    // name( or name[ that runs to the end of the value, or to its closing bracket (the
+    // pattern stops the value at a quote: os.getenv("X") gives `os.getenv(`).
+    const char last = v.back();
+    const bool call = ident > 0 && ident < v.size() && (v[ident] == '(' || v[ident] == '[') &&
+                      (is_lower(v[0]) || is_upper(v[0]) || v[0] == '_') &&
+                      (last == '(' || last == '[' || last == ')' || last == ']');
+    if (call) return false;
+    bool dotted_name = v.find('.') != std::string_view::npos && v.front() != '.' && v.back() != '.';
+    for (char c : v) dotted_name = dotted_name && (is_alnum(c) || c == '_' || c == '.');
+    if (dotted_name && !is_digit(v.front())) return false;
+    // $VAR, $(command), %VAR%
+    if (v.front() == '$' && v.size() > 1 && (is_upper(v[1]) || v[1] == '_' || v[1] == '{')) return false;
+    if (v.front() == '%' && v.back() == '%') return false;
+  }
   canonical.assign(v);
   return true;
 }

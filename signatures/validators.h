@@ -72,5 +72,6 @@ bool validate_private_key(std::string_view match, std::string& canonical);
 bool validate_aws_secret_key(std::string_view match, std::string& canonical);
 bool validate_azure_storage_key(std::string_view match, std::string& canonical);
 bool validate_assignment(std::string_view match, std::string& canonical);
+bool validate_github_token(std::string_view match, std::string& canonical);
 
 }  // namespace dlp::signatures

@@ -310,15 +310,22 @@ std::string high_entropy_secret(Rng& rng) {
     if (classes[0] + classes[1] + classes[2] + classes[3] == 4) return s;
   }
 }
+constexpr int kDobFormats = 7;
 std::string dob_string(int year, int month, int day, int fmt) {
   static constexpr std::array<std::string_view, 12> kMonths = {"January", "February", "March", "April", "May", "June",
                                                                "July", "August", "September", "October", "November", "December"};
-  switch (fmt % 5) {
+  const std::string name(kMonths[static_cast<std::size_t>(month - 1)]);
+  static constexpr std::array<std::string_view, 4> kOrdinal = {"th", "st", "nd", "rd"};
+  const std::string_view ordinal = (day % 10 <= 3 && day / 10 != 1) ? kOrdinal[static_cast<std::size_t>(day % 10)] : "th";
+  switch (fmt % kDobFormats) {
     case 0: return pad(month, 2) + "/" + pad(day, 2) + "/" + std::to_string(year);
     case 1: return std::to_string(year) + "-" + pad(month, 2) + "-" + pad(day, 2);
     case 2: return pad(day, 2) + "." + pad(month, 2) + "." + std::to_string(year);
-    case 3: return std::string(kMonths[static_cast<std::size_t>(month - 1)]) + " " + std::to_string(day) + ", " + std::to_string(year);
-    default: return std::to_string(day) + " " + std::string(kMonths[static_cast<std::size_t>(month - 1)]).substr(0, 3) + " " + std::to_string(year);
+    case 3: return name + " " + std::to_string(day) + ", " + std::to_string(year);
+    case 4: return std::to_string(day) + " " + name.substr(0, 3) + " " + std::to_string(year);
+    // DD-MON-YYYY, as Oracle and spreadsheet exports print dates.
+    case 5: return pad(day, 2) + "-" + name.substr(0, 3) + "-" + std::to_string(year);
+    default: return std::to_string(day) + std::string(ordinal) + " " + name + " " + std::to_string(year);
   }
 }
 constexpr std::array<std::string_view, 20> kIcd10 = {
@@ -463,7 +470,7 @@ Planted dob_case(Rng& rng, bool, std::size_t i) {
     }
   }
   static constexpr std::array<std::string_view, 3> kT = {"{v}", "HR export:\n{v}", "seen today:\n{v}"};
-  return {v, fill(pick(rng, kT), v), {}, "fmt" + std::to_string(i % 5)};
+  return {v, fill(pick(rng, kT), v), {}, "fmt" + std::to_string(i % kDobFormats)};
 }
 Planted nino_case(Rng& rng, bool grouped, std::size_t) {
   const std::string n = make_nino(rng);
@@ -482,10 +489,14 @@ Planted iban_case(Rng& rng, bool grouped, std::size_t i) {
   const std::string bban = make_bban(rng, c.bban);
   const std::string e = iban_with_check(c.cc, bban, iban_check(c.cc, bban));
   std::string v = e;
+  // Retyped by hand: every third case in lower case, and some grouped with dashes.
+  const bool lower = (i / kIban.size()) % 3 == 1;
   if (grouped) {
+    const char* sep = (i / kIban.size()) % 4 == 2 ? "-" : " ";
     v.clear();
-    for (std::size_t k = 0; k < e.size(); k += 4) v += (k ? " " : "") + e.substr(k, 4);
+    for (std::size_t k = 0; k < e.size(); k += 4) v += (k ? sep : "") + e.substr(k, 4);
   }
+  if (lower) std::transform(v.begin(), v.end(), v.begin(), [](char ch) { return static_cast<char>(std::tolower(static_cast<unsigned char>(ch))); });
   static constexpr std::array<std::string_view, 3> kT = {"IBAN: {v}", "please wire the deposit to {v} by friday", "\"iban\": \"{v}\""};
   return {v, fill(pick(rng, kT), v), {}, std::string(c.cc)};
 }
@@ -546,7 +557,15 @@ Planted aws_secret_case(Rng& rng, bool, std::size_t i) {
   const std::string v = from(rng, kB64, 40);
   if (i % 3 == 2) {
     const std::string id = make_aws_key_id(rng);
-    return {v, "[default]\naws_access_key_id = " + id + "\naws_secret_access_key = " + v, {"password", "aws_access_key"}, "pair"};
+    switch ((i / 3) % 3) {
+      case 0: return {v, "[default]\naws_access_key_id = " + id + "\naws_secret_access_key = " + v, {"password", "aws_access_key"}, "pair"};
+      case 1:  // Terraform provider block: no AWS word next to the secret, only the key id
+        return {v, "provider \"aws\" {\n  region     = \"us-east-1\"\n  access_key = \"" + id + "\"\n  secret_key = \"" + v + "\"\n}",
+                {"password", "aws_access_key"}, "terraform"};
+      default:  // the credentials CSV the IAM console offers for download
+        return {v, "User name,Access key ID,Secret access key\n" + std::string(pick(rng, kFirst)) + "," + id + "," + v,
+                {"password", "aws_access_key"}, "credentials_csv"};
+    }
   }
   static constexpr std::array<std::string_view, 3> kT = {"aws_secret_access_key = {v}", "export AWS_SECRET_ACCESS_KEY={v}", "\"SecretAccessKey\": \"{v}\""};
   return {v, fill(pick(rng, kT), v), {"password"}, "alone"};
@@ -571,7 +590,13 @@ Planted azure_case(Rng& rng, bool, std::size_t i) {
     const std::string v = "DefaultEndpointsProtocol=https;AccountName=" + acct + ";AccountKey=" + key + ";EndpointSuffix=core.windows.net";
     return {v, "\"StorageConnectionString\": \"" + v + "\"", {"password"}, "connection_string"};
   }
-  return {key, "AZURE_STORAGE_ACCOUNT=" + acct + "\nAZURE_STORAGE_KEY=" + key, {"password"}, "account_key"};
+  switch ((i / 2) % 3) {
+    case 0: return {key, "AZURE_STORAGE_ACCOUNT=" + acct + "\nAZURE_STORAGE_KEY=" + key, {"password"}, "account_key"};
+    case 1:  // PowerShell
+      return {key, "$storageAccountName = \"" + acct + "\"\n$storageAccountKey = \"" + key + "\"", {"password"}, "account_key"};
+    default:  // appsettings.json
+      return {key, "\"Storage\": {\n  \"AccountName\": \"" + acct + "\",\n  \"AccountKey\": \"" + key + "\"\n}", {"password"}, "account_key"};
+  }
 }
 Planted github_case(Rng& rng, bool, std::size_t i) {
   static constexpr std::array<std::string_view, 3> kPre = {"ghp_", "gho_", "ghs_"};
@@ -644,15 +669,28 @@ Planted private_key_case(Rng& rng, bool, std::size_t i) {
   std::transform(variant.begin(), variant.end(), variant.begin(), [](char c) { return c == ' ' ? '_' : static_cast<char>(std::tolower(static_cast<unsigned char>(c))); });
   return {v, fill(pick(rng, kT), v), {}, variant};
 }
-Planted generic_secret_case(Rng& rng, bool, std::size_t) {
+Planted generic_secret_case(Rng& rng, bool, std::size_t i) {
+  if (i % 4 == 3) {
+    // Credentials in a connection URL; the password is URL-safe.
+    std::string v;
+    do v = from(rng, kAlnum, static_cast<std::size_t>(uni(rng, 12, 20)));
+    while (std::none_of(v.begin(), v.end(), [](char c) { return is_digit(c); }));
+    static constexpr std::array<std::string_view, 3> kT = {"DATABASE_URL=postgres://app:{v}@db.internal:5432/orders",
+                                                           "spring.datasource.url=jdbc:mysql://report:{v}@10.0.4.12/reports",
+                                                           "amqp://svc:{v}@rabbit.prod.local:5672/"};
+    return {v, fill(pick(rng, kT), v), {}, "url"};
+  }
   const std::string v = high_entropy_secret(rng);
-  static constexpr std::array<std::string_view, 5> kT = {"db_password = \"{v}\"", "DB_PASSWORD={v}", "\"client_secret\": \"{v}\"",
-                                                         "secret: {v}", "api_secret = '{v}'"};
+  static constexpr std::array<std::string_view, 7> kT = {"db_password = \"{v}\"", "DB_PASSWORD={v}", "\"client_secret\": \"{v}\"",
+                                                         "secret: {v}", "api_secret = '{v}'", "spring.datasource.password={v}",
+                                                         "\"password\": \"{v}\""};
   return {v, fill(pick(rng, kT), v), {}, "assignment"};
 }
 Planted marker_case(Rng& rng, bool, std::size_t i) {
-  static constexpr std::array<std::string_view, 6> kM = {"COMPANY CONFIDENTIAL", "INTERNAL ONLY", "STRICTLY CONFIDENTIAL",
-                                                         "CONFIDENTIAL - DO NOT DISTRIBUTE", "INTERNAL USE ONLY", "PROPRIETARY AND CONFIDENTIAL"};
+  static constexpr std::array<std::string_view, 10> kM = {"COMPANY CONFIDENTIAL", "INTERNAL ONLY", "STRICTLY CONFIDENTIAL",
+                                                          "CONFIDENTIAL - DO NOT DISTRIBUTE", "INTERNAL USE ONLY", "PROPRIETARY AND CONFIDENTIAL",
+                                                          "Proprietary and Confidential", "TLP:AMBER", "NOT FOR DISTRIBUTION",
+                                                          "CONFIDENTIAL AND PROPRIETARY"};
   const std::string v(kM[i % kM.size()]);
   static constexpr std::array<std::string_view, 3> kT = {"{v}\nSubject: reorganisation plan", "-- {v} --", "Classification: {v}"};
   return {v, fill(pick(rng, kT), v), {}, "marker" + std::to_string(i % kM.size())};
@@ -817,10 +855,12 @@ Decoy neg_date_no_context(Rng& rng, std::size_t i) {
   return {v, fill(pick(rng, kT), v), "date_of_birth", true};
 }
 Decoy neg_env_password(Rng& rng, std::size_t i) {
-  static constexpr std::array<std::string_view, 7> kT = {
+  static constexpr std::array<std::string_view, 12> kT = {
       "password = os.environ[\"DB_PASSWORD\"]", "password = os.getenv(\"SMTP_PASSWORD\")", "secret: ${VAULT_SECRET}",
       "DB_PASSWORD=changeme", "password: \"<your-password-here>\"", "api_secret = settings.API_SECRET",
-      "password = \"********\""};
+      "password = \"********\"", "db_password = config.get(\"database\", \"password\")",
+      "password: process.env.DB_PASSWORD", "\"password\": \"{{ vault_db_password }}\"",
+      "DATABASE_URL=postgres://app:${DB_PASSWORD}@db.internal:5432/orders", "client_secret = $CLIENT_SECRET_FROM_VAULT"};
   const std::string v(kT[i % kT.size()]);
   (void)rng;
   return {v, "config snippet:\n" + v, "password"};
@@ -850,9 +890,12 @@ Decoy neg_caps_words(Rng& rng, std::size_t) {
   return {v, "PLEASE READ THE " + v + " UPDATE", "swift_bic", true};
 }
 Decoy neg_confidentiality(Rng& rng, std::size_t i) {
-  static constexpr std::array<std::string_view, 3> kT = {"Our confidentiality policy is on the intranet.",
+  static constexpr std::array<std::string_view, 6> kT = {"Our confidentiality policy is on the intranet.",
                                                          "The team discussed it internally before the review.",
-                                                         "See the confidentiality agreement template."};
+                                                         "See the confidentiality agreement template.",
+                                                         "The vendor ships a proprietary driver for the scanner.",
+                                                         "TLP:CLEAR - share freely with the community.",
+                                                         "Shared under TLP:GREEN with partner CERTs."};
   const std::string v(kT[i % kT.size()]);
   (void)rng;
   return {v, v, "confidential_marker"};
@@ -865,7 +908,31 @@ Decoy neg_email_lookalike(Rng& rng, std::size_t i) {
   return {v, v, "email"};
 }
 
-constexpr std::array<NegSpec, 27> kNegatives = {{
+// package-lock.json: every dependency carries an SRI digest, 88 base64 characters of a
+// SHA-512 ending "==": the shape of an Azure storage key, without its name.
+Decoy neg_sri_integrity(Rng& rng, std::size_t i) {
+  const std::string v = from(rng, kB64, 86) + "==";
+  static constexpr std::array<std::string_view, 3> kPkg = {"lodash", "express", "react-dom"};
+  const std::string pkg(kPkg[i % kPkg.size()]);
+  return {v, "\"node_modules/" + pkg + "\": {\n  \"version\": \"4." + std::to_string(uni(rng, 0, 20)) + ".1\",\n  \"resolved\": \"https://registry.npmjs.org/" +
+                 pkg + "/-/" + pkg + ".tgz\",\n  \"integrity\": \"sha512-" + v + "\"\n}",
+          "azure_storage_key"};
+}
+// Token-shaped strings whose CRC32 does not match: placeholders in documentation, typos,
+// truncated copies.
+Decoy neg_token_bad_checksum(Rng& rng, std::size_t i) {
+  static constexpr std::array<std::string_view, 3> kPre = {"ghp_", "gho_", "npm_"};
+  const std::string_view pre = kPre[i % kPre.size()];
+  std::string v;
+  do v = std::string(pre) + from(rng, kAlnum, 36);
+  while (base62_6(crc32(std::string_view(v).substr(4, 30))) == std::string_view(v).substr(34));
+  static constexpr std::array<std::string_view, 3> kT = {"export GITHUB_TOKEN={v}  # example, replace", "token: {v}",
+                                                         "NPM_TOKEN={v}  # revoked, see the runbook"};
+  return {v, fill(pick(rng, kT), v), pre == "npm_" ? "npm_token" : "github_token"};
+}
+
+constexpr std::array<NegSpec, 29> kNegatives = {{
+    {"sri_integrity", neg_sri_integrity}, {"token_bad_checksum", neg_token_bad_checksum},
     {"order_number", neg_order},        {"uuid", neg_uuid},
     {"timestamp", neg_timestamp},       {"tracking_number", neg_tracking},
     {"luhn_invalid", neg_luhn_invalid}, {"ssa_invalid_ssn", neg_ssn},
@@ -968,7 +1035,8 @@ std::size_t iban_registry_length(std::string_view cc) {
 }
 
 bool iban_ok(std::string_view iban) {
-  const std::string s = strip_spaces(iban);
+  std::string s = strip_spaces(iban);
+  for (char& ch : s) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
   if (s.size() < 5) return false;
   for (char c : s)
     if (!std::isdigit(static_cast<unsigned char>(c)) && !std::isupper(static_cast<unsigned char>(c))) return false;

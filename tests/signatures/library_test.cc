@@ -132,6 +132,12 @@ TEST(SignaturesLibrary, DateOfBirthNeedsContext) {
   // One date of birth is below min_count 3: the CRM form case, not an export.
   expect_nothing({"DOB: 07/14/1985", "shipped 1985-07-14 1990-01-31 1977-04-03",
                   "dob 02/30/1985 dob 02/30/1985 dob 02/30/1985", "invoice date 07/14/1985"});
+  // Written with the month's name, in the orders people and exports use.
+  EXPECT_EQ(scan("DOB: March 14, 1987\nDOB: 4 Mar 1990\nDOB: 07-Jul-1975\nDOB: 2nd of February, 2001"),
+            (Findings{{"pii.date_of_birth",
+                       one(4, kHigh, {"****0314", "****0304", "****0707", "****0202"})}}));
+  expect_nothing({"shipped March 14, 1987, 4 Mar 1990 and 07-Jul-1975",
+                  "DOB: Marchh 14, 1987 DOB: Foo 4, 1990 DOB: 31 Feb 1990 DOB: 30-Feb-1975"});
 }
 
 TEST(SignaturesLibrary, UkNino) {
@@ -150,7 +156,14 @@ TEST(SignaturesLibrary, Iban) {
             (Findings{{"pii.iban", one(1, kHigh, {"******************5432"})}}));
   EXPECT_EQ(scan("to DE89370400440532013000."),
             (Findings{{"pii.iban", one(1, kMed, {"******************3000"})}}));
-  expect_nothing({"GB82WEST12345698765433", "XX82WEST12345698765432", "DE8937040044053201300"});
+  // Retyped by people: lower case, dashes between the groups.
+  EXPECT_EQ(scan("IBAN: gb82 west 1234 5698 7654 32"),
+            (Findings{{"pii.iban", one(1, kHigh, {"******************5432"})}}));
+  EXPECT_EQ(scan("to de89370400440532013000."),
+            (Findings{{"pii.iban", one(1, kMed, {"******************3000"})}}));
+  EXPECT_EQ(scan("IBAN GB82-WEST-1234-5698-7654-32").count("pii.iban"), 1u);
+  expect_nothing({"GB82WEST12345698765433", "XX82WEST12345698765432", "DE8937040044053201300",
+                  "gb82west12345698765433"});
 }
 
 TEST(SignaturesLibrary, BicAndAbaNeedContext) {
@@ -206,8 +219,10 @@ TEST(SignaturesLibrary, VendorTokens) {
   EXPECT_EQ(scan("twilio SK2a5b4c3d2e1f0a9b8c7d6e5f4a3b2c1d"),
             (Findings{{"secrets.twilio", one(1, kHigh, {std::string(30, '*') + "2c1d"})}}));
   EXPECT_EQ(scan("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").size(), 1u);
-  EXPECT_EQ(scan("npm_aBcD1234eFgH5678iJkL9012mNoP3456qRsT").count("secrets.npm_token"), 1u);
+  // npm and GitHub classic tokens end in the base62 CRC32 of their 30-character body.
+  EXPECT_EQ(scan("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").count("secrets.npm_token"), 1u);
   expect_nothing({"ghp_" + std::string(36, 'a'), "ghx_wWPw5k4aXcaT4fNP0UcnZwJUVFk6LO0pINUx",
+                  "ghp_wWPw5k4aXcaT4fNP0UcnZwJUVFk6LO0pINUy", "npm_aBcD1234eFgH5678iJkL9012mNoP3456qRsT",
                   "sk_test_4eC39HqLyjWDarjtT1zdp7dc", "xoxb-short", "npm_install"});
 }
 
@@ -234,12 +249,23 @@ TEST(SignaturesLibrary, JwtPrivateKeysGcpAzure) {
 }
 
 TEST(SignaturesLibrary, GenericPasswordAssignmentsGatedByEntropy) {
-  EXPECT_EQ(scan("db_password=Xk9#mP2$vL7q&next=1").size(), 0u);  // "db_password": no word start
+  // Prefixed names count too.
+  EXPECT_EQ(scan("db_password=Xk9#mP2$vL7q&next=1"),
+            (Findings{{"secrets.generic_password", one(1, kMed, {"********vL7q"})}}));
+  EXPECT_EQ(scan("DB_PASSWORD=Xk9#mP2$vL7q\n").count("secrets.generic_password"), 1u);
+  EXPECT_EQ(scan("spring.datasource.password=Xk9#mP2$vL7q\n").count("secrets.generic_password"), 1u);
+  EXPECT_EQ(scan("DATABASE_URL=postgres://app:Xk9mP2vL7qR4@db:5432/x\n"),
+            (Findings{{"secrets.generic_password", one(1, kMed, {"********7qR4"})}}));
   EXPECT_EQ(scan("password=Xk9#mP2$vL7q&next=1"),
             (Findings{{"secrets.generic_password", one(1, kMed, {"********vL7q"})}}));
   EXPECT_EQ(scan("\"api_key\": \"8f1b2c9d7e6a5b4c\"").count("secrets.generic_password"), 1u);
   expect_nothing({"password=aaaaaaaaaa&", "password=${DB_PASSWORD}\n", "secret: <changeme>\n",
-                  "password=11112222 ", "Password: ********\n"});
+                  "password=11112222 ", "Password: ********\n",
+                  // Code that fetches the secret is not the secret.
+                  "password = os.environ[\"DB_PASSWORD\"]\n", "password = os.getenv(\"SMTP_PASSWORD\")\n",
+                  "api_secret = settings.API_SECRET\n", "password: process.env.DB_PASSWORD\n",
+                  "db_password = config.get(\"db\", \"password\")\n", "client_secret = $CLIENT_SECRET_FROM_VAULT\n",
+                  "postgres://app:${DB_PASSWORD}@db:5432/x\n"});
 }
 
 TEST(SignaturesLibrary, ConfidentialityMarkers) {
@@ -247,7 +273,12 @@ TEST(SignaturesLibrary, ConfidentialityMarkers) {
             (Findings{{"corporate.confidential_marker", one(1, kMed, {"****************TIAL"})}}));
   EXPECT_EQ(scan("Attorney-Client Privileged").count("corporate.confidential_marker"), 1u);
   EXPECT_EQ(scan("INTERNAL USE ONLY. DO NOT DISTRIBUTE.").at("corporate.confidential_marker").count, 2u);
-  expect_nothing({"for internal only use", "please do not distribute the chairs"});
+  EXPECT_EQ(scan("PROPRIETARY AND CONFIDENTIAL").count("corporate.confidential_marker"), 1u);
+  EXPECT_EQ(scan("Proprietary & Confidential").count("corporate.confidential_marker"), 1u);
+  EXPECT_EQ(scan("TLP:AMBER+STRICT").count("corporate.confidential_marker"), 1u);
+  EXPECT_EQ(scan("NOT FOR DISTRIBUTION").count("corporate.confidential_marker"), 1u);
+  expect_nothing({"for internal only use", "please do not distribute the chairs", "TLP:GREEN", "TLP:CLEAR",
+                  "a proprietary driver", "proprietary and confidential"});
 }
 
 }  // namespace

@@ -23,7 +23,7 @@ TEST(SignaturesValidators, RegistryFindsEveryStarterValidatorByName) {
   EXPECT_EQ(find_validator("mod97"), nullptr);
   EXPECT_EQ(find_validator(""), nullptr);
   // Changed with the full library: every registered validator is found by its own name.
-  EXPECT_EQ(validators().size(), 22u);
+  EXPECT_EQ(validators().size(), 23u);
   for (const ValidatorEntry& v : validators()) {
     EXPECT_EQ(find_validator(v.name), v.fn) << v.name;
     EXPECT_FALSE(v.summary.empty()) << v.name;
@@ -147,7 +147,10 @@ TEST(SignaturesValidators, IbanRegistryExamplesPassAndNearMissesFail) {
   EXPECT_FALSE(run(validate_iban, "GB82WEST1234569876543"));    // GB is 22, not 21
   EXPECT_FALSE(run(validate_iban, "DE89370400440532013000 1")); // not a single IBAN
   EXPECT_FALSE(run(validate_iban, "US64SVBKUS6S3300958879"));   // US is not in the registry
-  EXPECT_FALSE(run(validate_iban, "GB82-WEST-1234-5698-7654-32"));
+  // As people type them: dashes between groups, lower case.
+  EXPECT_EQ(canon(validate_iban, "GB82-WEST-1234-5698-7654-32"), "GB82WEST12345698765432");
+  EXPECT_EQ(canon(validate_iban, "gb82 west 1234 5698 7654 32"), "GB82WEST12345698765432");
+  EXPECT_FALSE(run(validate_iban, "GB82_WEST_1234_5698_7654_32"));
   EXPECT_EQ(iban_length("NO"), 15u);
   EXPECT_EQ(iban_length("RU"), 33u);
   EXPECT_EQ(iban_length("LC"), 32u);
@@ -276,6 +279,17 @@ TEST(SignaturesValidators, CalendarDates) {
   EXPECT_FALSE(run(validate_date, "13/01/1985"));
   EXPECT_FALSE(run(validate_date, "1985-02-30"));
   EXPECT_FALSE(run(validate_date, "1985-07/14"));              // mixed separators
+  // With the month's name or abbreviation, either order of day and month.
+  EXPECT_EQ(canon(validate_date, "March 14, 1987"), "19870314");
+  EXPECT_EQ(canon(validate_date, "Mar. 14th 1987"), "19870314");
+  EXPECT_EQ(canon(validate_date, "14 March 1987"), "19870314");
+  EXPECT_EQ(canon(validate_date, "14th of March, 1987"), "19870314");
+  EXPECT_EQ(canon(validate_date, "14-MAR-1987"), "19870314");
+  EXPECT_EQ(canon(validate_date, "Sept 3, 1990"), "19900903");
+  EXPECT_FALSE(run(validate_date, "Marc 14, 1987x"));
+  EXPECT_FALSE(run(validate_date, "Mayday 14, 1987"));          // not a month
+  EXPECT_FALSE(run(validate_date, "31 April 1987"));            // April has 30 days
+  EXPECT_FALSE(run(validate_date, "14xy March 1987"));          // not an ordinal
 }
 
 TEST(SignaturesValidators, TrackData) {
@@ -293,6 +307,21 @@ TEST(SignaturesValidators, JwtHeaderMustBeJson) {
   EXPECT_FALSE(run(validate_jwt, "eyJmb28iOiJiYXIiLCJiYXoiOjF9.eyJzdWIiOiIxMjM0NTY3ODkw"));
   EXPECT_FALSE(run(validate_jwt, "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.abc"));
   EXPECT_FALSE(run(validate_jwt, "eyJ!!!!!!!!!!.eyJzdWIiOiIxMjM0NTY3ODkw"));
+  // {"typ":"JWT"}: a JOSE header must name its algorithm; {"alg":"XX999",...}: not a JOSE one.
+  EXPECT_FALSE(run(validate_jwt, "eyJ0eXAiOiJKV1QifQ.eyJzdWIiOiIxMjM0NTY3ODkw"));
+  EXPECT_FALSE(run(validate_jwt, "eyJhbGciOiJYWDk5OSIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkw"));
+  // The header is decoded whole: a truncated one is not a JSON object.
+  EXPECT_FALSE(run(validate_jwt, "eyJhbGciOiJIUzI1NiIsInR5cCI6Ikp.eyJzdWIiOiIxMjM0NTY3ODkw"));
+}
+
+TEST(SignaturesValidators, GithubTokenChecksum) {
+  // The last 6 characters are base62(CRC32(the 30 before them)).
+  EXPECT_TRUE(run(validate_github_token, "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"));
+  EXPECT_TRUE(run(validate_github_token, "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"));
+  EXPECT_FALSE(run(validate_github_token, "ghp_wWPw5k4aXcaT4fNP0UcnZwJUVFk6LO0pINUy"));
+  EXPECT_FALSE(run(validate_github_token, "ghp_xWPw5k4aXcaT4fNP0UcnZwJUVFk6LO0pINUx"));
+  EXPECT_FALSE(run(validate_github_token, "ghp_" + std::string(36, 'a')));
+  EXPECT_FALSE(run(validate_github_token, "ghp_wWPw5k4aXcaT4fNP0UcnZwJUVFk6LO0pINU"));
 }
 
 TEST(SignaturesValidators, SecretsShapes) {
@@ -307,6 +336,8 @@ TEST(SignaturesValidators, SecretsShapes) {
       "IPb3LbAi0k0Klg==";
   EXPECT_TRUE(run(validate_azure_storage_key, azure));
   EXPECT_FALSE(run(validate_azure_storage_key, "AccountKey=" + std::string(86, '!') + "=="));
+  // The bare key with the delimiters its pattern takes.
+  EXPECT_EQ(canon(validate_azure_storage_key, azure.substr(10) + "\n"), azure.substr(11));
 
   std::string c;
   EXPECT_TRUE(validate_private_key("-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA", c));
@@ -322,6 +353,19 @@ TEST(SignaturesValidators, AssignmentsDropPlaceholders) {
   EXPECT_FALSE(run(validate_assignment, "secret=********** "));
   EXPECT_FALSE(run(validate_assignment, "pwd=short "));
   EXPECT_FALSE(run(validate_assignment, "password=ChangeMe123 "));
+  // Code that looks the value up, unquoted.
+  EXPECT_FALSE(run(validate_assignment, "password = os.environ["));
+  EXPECT_FALSE(run(validate_assignment, "password = os.getenv("));
+  EXPECT_FALSE(run(validate_assignment, "api_secret = settings.API_SECRET\n"));
+  EXPECT_FALSE(run(validate_assignment, "secret=$VAULT_SECRET "));
+  // ...but quoted it is a literal, and punctuation inside a literal is fine.
+  EXPECT_EQ(canon(validate_assignment, "password = \"os.environ[x]\""), "os.environ[x]");
+  EXPECT_EQ(canon(validate_assignment, "DB_PASSWORD=Ab(3xQ9#zT "), "Ab(3xQ9#zT");
+  EXPECT_EQ(canon(validate_assignment, "password=DNW4%9m9*%S#mRMn5x "), "DNW4%9m9*%S#mRMn5x");
+  EXPECT_FALSE(run(validate_assignment, "password=user-%s-secret "));
+  // URL credentials.
+  EXPECT_EQ(canon(validate_assignment, "postgres://app:Xk9mP2vL7qR4@d"), "Xk9mP2vL7qR4");
+  EXPECT_FALSE(run(validate_assignment, "postgres://app:password@d"));
 }
 
 TEST(SignaturesValidators, ShannonEntropy) {

@@ -44,7 +44,8 @@ bool iban2(std::string s) {
   static const std::map<std::string, std::size_t> kLen = {
       {"DE", 22}, {"GB", 22}, {"FR", 27}, {"ES", 24}, {"IT", 27}, {"NL", 18}, {"BE", 16}, {"CH", 21},
       {"AT", 20}, {"PL", 28}, {"SE", 24}, {"NO", 15}, {"IE", 22}, {"PT", 25}, {"SA", 24}, {"BR", 29}};
-  s.erase(std::remove(s.begin(), s.end(), ' '), s.end());
+  s.erase(std::remove_if(s.begin(), s.end(), [](char c) { return c == ' ' || c == '-'; }), s.end());
+  for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   auto it = kLen.find(s.substr(0, 2));
   if (it == kLen.end() || it->second != s.size()) return false;
   std::string num;
@@ -304,10 +305,11 @@ TEST(testgen_labelled, EveryIssueCategoryBrandAndEncoding) {
   }
   EXPECT_EQ(brands, (std::set<std::string>{"visa", "mastercard", "mastercard2", "amex", "discover", "jcb", "diners", "unionpay"}));
   EXPECT_EQ(ibans.size(), 14u);  // kPer = 14 cases cycle through 14 of the 16 registry countries
-  EXPECT_EQ(neg_kinds.size(), 27u);
+  EXPECT_EQ(neg_kinds.size(), 29u);
   for (const char* k : {"neg.order_number", "neg.uuid", "neg.timestamp", "neg.tracking_number", "neg.luhn_invalid",
                         "neg.ssa_invalid_ssn", "neg.iban_bad_check", "neg.base64_blob", "neg.hex_hash", "neg.random_id",
-                        "neg.phone_no_context", "neg.date_no_context", "neg.env_password"})
+                        "neg.phone_no_context", "neg.date_no_context", "neg.env_password", "neg.sri_integrity",
+                        "neg.token_bad_checksum"})
     EXPECT_TRUE(neg_kinds.count(k)) << k;
 }
 
