@@ -154,4 +154,30 @@ bool IdentityTable::end(const dataplane::IpAddr& ip, const std::string& user,
   return false;
 }
 
+std::vector<IdentityTable::Entry> IdentityTable::entries() const {
+  std::vector<Entry> out;
+  out.reserve(count_);
+  for (const auto& [ip, v] : by_ip_) {
+    for (const Binding& b : v) out.push_back(Entry{ip, b.who, b.start_ns, b.end_ns, b.source});
+  }
+  return out;
+}
+
+const char* identity_source_name(IdentitySource s) {
+  switch (s) {
+    case IdentitySource::static_map: return "static";
+    case IdentitySource::dhcp: return "dhcp";
+    case IdentitySource::session: return "session";
+  }
+  return "static";
+}
+
+bool parse_identity_source(const std::string& name, IdentitySource& out) {
+  if (name == "static") out = IdentitySource::static_map;
+  else if (name == "dhcp") out = IdentitySource::dhcp;
+  else if (name == "session") out = IdentitySource::session;
+  else return false;
+  return true;
+}
+
 }  // namespace dlp::mgmt

@@ -52,6 +52,15 @@ class IdentityTable {
   const Identity* lookup(const dataplane::IpAddr& ip, std::uint64_t ts_ns) const;
   std::size_t size() const { return count_; }
 
+  // Every binding, by address then start (for the store and `dlpctl identity list`).
+  struct Entry {
+    dataplane::IpAddr ip;
+    Identity who;
+    std::uint64_t start_ns = 0, end_ns = kForever;
+    IdentitySource source = IdentitySource::static_map;
+  };
+  std::vector<Entry> entries() const;
+
  private:
   struct Binding {
     std::uint64_t start_ns, end_ns;
@@ -61,6 +70,9 @@ class IdentityTable {
   std::map<dataplane::IpAddr, std::vector<Binding>> by_ip_;  // each sorted by start
   std::size_t count_ = 0;
 };
+
+const char* identity_source_name(IdentitySource s);  // static | dhcp | session
+bool parse_identity_source(const std::string& name, IdentitySource& out);
 
 // Parse "10.0.0.1" or "2001:db8::1". False if it is neither.
 bool parse_ip(const std::string& text, dataplane::IpAddr& out);

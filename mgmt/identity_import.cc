@@ -134,9 +134,15 @@ std::string Directory::department(const std::string& user) const {
 }
 
 Result<ImportStats> import_dhcp_leases(IdentityTable& ids, const Directory& dir,
-                                       const std::string& path) {
+                                const std::string& path) {
   auto text = slurp(path);
   if (!text) return text.error();
+  return import_dhcp_leases_text(ids, dir, *text, path);
+}
+
+Result<ImportStats> import_dhcp_leases_text(IdentityTable& ids, const Directory& dir,
+                                const std::string& text_in, const std::string& path) {
+  const std::string* text = &text_in;
   struct Lease {
     dataplane::IpAddr ip;
     std::uint64_t start = 0, end = IdentityTable::kForever;
@@ -203,9 +209,15 @@ Result<ImportStats> import_dhcp_leases(IdentityTable& ids, const Directory& dir,
 }
 
 Result<ImportStats> import_dhcp_syslog(IdentityTable& ids, const Directory& dir,
-                                       const std::string& path, int year) {
+                                const std::string& path, int year) {
   auto text = slurp(path);
   if (!text) return text.error();
+  return import_dhcp_syslog_text(ids, dir, *text, path, year);
+}
+
+Result<ImportStats> import_dhcp_syslog_text(IdentityTable& ids, const Directory& dir,
+                                const std::string& text_in, const std::string& path, int year) {
+  const std::string* text = &text_in;
   static const std::regex stamp(R"(^([A-Z][a-z]{2})\s+(\d{1,2})\s+(\d{2}):(\d{2}):(\d{2})\s)");
   static const std::regex dhcpd(R"(DHCPACK on (\S+) to (\S+)(?: \(([^)]*)\))?)");
   static const std::regex dnsmasq(R"(DHCPACK\([^)]*\) (\S+) (\S+)(?: (\S+))?)");
@@ -243,9 +255,15 @@ Result<ImportStats> import_dhcp_syslog(IdentityTable& ids, const Directory& dir,
 }
 
 Result<ImportStats> import_logon_events(IdentityTable& ids, const Directory& dir,
-                                        const std::string& path) {
+                                const std::string& path) {
   auto text = slurp(path);
   if (!text) return text.error();
+  return import_logon_events_text(ids, dir, *text, path);
+}
+
+Result<ImportStats> import_logon_events_text(IdentityTable& ids, const Directory& dir,
+                                const std::string& text_in, const std::string& path) {
+  const std::string* text = &text_in;
   ImportStats st;
   std::istringstream in(*text);
   std::string line;
@@ -275,6 +293,18 @@ Result<ImportStats> import_logon_events(IdentityTable& ids, const Directory& dir
     }
   }
   return st;
+}
+
+bool looks_like_lease_file(const std::string& text) {
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    line = trim(line);
+    if (line.empty() || line[0] == '#') continue;
+    return line.rfind("lease ", 0) == 0 || line.rfind("authoring-byte-order", 0) == 0 ||
+           line.rfind("server-duid", 0) == 0;
+  }
+  return false;
 }
 
 }  // namespace dlp::mgmt

@@ -55,6 +55,18 @@ Result<ImportStats> import_dhcp_syslog(IdentityTable& ids, const Directory& dir,
 Result<ImportStats> import_logon_events(IdentityTable& ids, const Directory& dir,
                                         const std::string& path);
 
+// The same parsers over text already in memory (a file read by dlpctl and sent to the
+// daemon, one syslog message); `origin` names it in errors.
+Result<ImportStats> import_dhcp_leases_text(IdentityTable& ids, const Directory& dir,
+                                            const std::string& text, const std::string& origin);
+Result<ImportStats> import_dhcp_syslog_text(IdentityTable& ids, const Directory& dir,
+                                            const std::string& text, const std::string& origin,
+                                            int year);
+Result<ImportStats> import_logon_events_text(IdentityTable& ids, const Directory& dir,
+                                             const std::string& text, const std::string& origin);
+// Whether a DHCP file is an ISC lease database (else: syslog lines).
+bool looks_like_lease_file(const std::string& text);
+
 // "2024-03-04T09:00:00Z", "2024-03-04T09:00:00.123+01:00", "2024-03-04 09:00:00" (UTC).
 bool parse_iso8601(const std::string& text, std::uint64_t& ns);
 std::string normalise_device(const std::string& device);

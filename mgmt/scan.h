@@ -36,6 +36,12 @@ struct ScanOptions {
   std::uint32_t edm_window = 512;
   bool normalize = true;  // anti-evasion text normalisation before the scan
   std::string policy_path;  // YAML policy (mgmt/policy.h); empty: every finding alerts
+  // The incident store (mgmt/store.h): a SQLite path or a PostgreSQL connection string;
+  // empty: nothing is stored. The `dlpgate scan` CLI defaults it to ./dlpgate.db.
+  std::string store;
+  // With a store and no policy_path: decide with the store's current policy version
+  // (the one `dlpctl policy apply` stored), if there is one.
+  bool use_store_policy = true;
   std::size_t top_users = 10;  // users listed by risk in the summary
   bool fail_on_findings = false;
   int progress = -1;  // -1 auto (a terminal), 0 off, 1 on

@@ -1,5 +1,5 @@
-// dlpctl: the configuration CLI. This milestone has the detector tuning tools; the control
-// socket verbs (status, policy, identity, incidents, reload) come with the management plane.
+// dlpctl: the configuration CLI. Detector and EDM tuning tools, and the management verbs
+// (mgmt/dlpctl.h) that go to the running daemon or straight to the store.
 #include <boost/program_options.hpp>
 
 #include <fstream>
@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "mgmt/detector_tools.h"
+#include "mgmt/dlpctl.h"
 #include "mgmt/edm_tools.h"
 
 namespace po = boost::program_options;
@@ -27,6 +28,8 @@ constexpr const char* kUsage =
     "  edm test INDEX (--text T | FILE) [--min-fields N] [--window BYTES] [--json]\n"
     "                                                find indexed rows in a text or file\n"
     "  version\n";
+
+void usage(std::ostream& o) { o << kUsage << dlp::mgmt::kDlpctlUsage; }
 
 // Parses `args` against `desc` plus positional FILE arguments into `files`. Returns -1 to
 // go on, or the exit status (0 after --help, 2 after an error, both already printed).
@@ -174,21 +177,23 @@ int cmd_edm(const std::vector<std::string>& args) {
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::cerr << kUsage;
+    usage(std::cerr);
     return 2;
   }
   const std::string noun = argv[1];
   std::vector<std::string> rest(argv + 2, argv + argc);
   if (noun == "detectors") return cmd_detectors(rest);
   if (noun == "edm") return cmd_edm(rest);
+  if (dlp::mgmt::is_dlpctl_noun(noun)) return dlp::mgmt::run_dlpctl(noun, rest, std::cout, std::cerr);
   if (noun == "version" || noun == "--version") {
     std::cout << "dlpctl " << DLPGATE_VERSION << "\n";
     return 0;
   }
   if (noun == "help" || noun == "--help" || noun == "-h") {
-    std::cout << kUsage;
+    usage(std::cout);
     return 0;
   }
-  std::cerr << "dlpctl: unknown command '" << noun << "'\n\n" << kUsage;
+  std::cerr << "dlpctl: unknown command '" << noun << "'\n\n";
+  usage(std::cerr);
   return 2;
 }

@@ -35,7 +35,8 @@ int cmd_scan(const std::vector<std::string>& args) {
       ("dhcp-log", po::value(&o.dhcp_logs)->composing(), "ISC dhcpd.leases file, or dhcpd/dnsmasq syslog with DHCPACK lines; repeatable")
       ("dhcp-year", po::value(&o.dhcp_year), "year of syslog time stamps (they carry none; default: this year)")
       ("logon-events", po::value(&o.logon_events)->composing(), "Windows logon events 4624/4634 as JSON lines; repeatable")
-      ("policy", po::value(&o.policy_path), "YAML policy deciding allow/alert/block per finding (default: alert)")
+      ("policy", po::value(&o.policy_path), "YAML policy deciding allow/alert/block per finding (default: the store's current policy, else alert)")
+      ("store", po::value(&o.store)->default_value("./dlpgate.db"), "incident store: a SQLite file, or a PostgreSQL connection string (postgresql://... or 'host=... dbname=...'); 'none' to store nothing")
       ("out,o", po::value(&o.out_path), "write findings as JSON lines to FILE (default: stdout; the summary then goes to stderr)")
       ("interface,i", po::value(&o.interface), "capture live from this interface instead of files")
       ("filter", po::value(&o.bpf_filter), "BPF filter for --interface")
@@ -71,6 +72,7 @@ int cmd_scan(const std::vector<std::string>& args) {
     return 0;
   }
   o.normalize = vm.count("no-normalize") == 0;
+  if (o.store == "none") o.store.clear();
   if (o.cache_dir == "none") {
     o.cache_dir.clear();
   } else if (o.cache_dir.empty()) {
