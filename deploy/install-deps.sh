@@ -33,6 +33,7 @@ packages=(
   libsqlite3-dev
   libssl-dev
   libpq-dev libpqxx-dev
+  postgresql  # the PostgreSQL store tests start a private server (initdb, pg_ctl)
   libarchive-dev
   libbrotli-dev
   libpsl-dev publicsuffix
