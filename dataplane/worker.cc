@@ -471,6 +471,13 @@ Disposition Worker::inspect(const RawPacket& pkt, void* cookie) {
   if (f == nullptr) return Disposition::forward;  // not a flow (ARP, ICMP, fragment): bridged
   const Verdict v = verdict_of(*f);
   if (v != Verdict::pass) {
+    if (!(f->app_data & kInspectorClosed)) {
+      // Nothing more of this flow is inspected: its findings leave now, with the verdict,
+      // not when the blocked connection finally times out.
+      if (f->inspector) f->inspector->close();
+      f->inspector.reset();
+      f->app_data |= kInspectorClosed;
+    }
     ++inline_.dropped_packets;
     if (v == Verdict::reset && f->tcp && !(f->app_data & kResetSent)) {
       f->app_data |= kResetSent;
@@ -502,6 +509,11 @@ void Worker::end_burst() {
   flows_.expire(now_ns_);
   defrag_.expire(now_ns_);
   if (!backlog_.empty()) flush_backlog();
+}
+
+void Worker::tick(std::uint64_t now_ns) {
+  if (now_ns > now_ns_) now_ns_ = now_ns;
+  end_burst();
 }
 
 void Worker::release_all() {

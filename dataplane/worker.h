@@ -123,6 +123,9 @@ class Worker final : public FlowEvents, public StreamSink, public inspectors::Co
   // verdict first. Bytes already seen and forwarded are never held again.
   Disposition inspect(const RawPacket& pkt, void* cookie);
   void end_burst();
+  // No frame arrived, but time went on to `now_ns` (inline: the wall clock): expires what
+  // timed out, as end_burst() does.
+  void tick(std::uint64_t now_ns);
   void set_enforcement(const Enforcement* e) { enforcement_ = e; }
   // Detector reload: content streams opened from now on use `db`; those already open
   // finish on the database they started with (its scanner lives until they close).

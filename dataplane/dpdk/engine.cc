@@ -426,7 +426,10 @@ void Engine::Impl::run_worker(WorkerCtx& w) {
       continue;
     }
     if (cfg.inspect) {
-      w.worker->end_burst();
+      // With no traffic time still passes (inline packet time is the wall clock): idle
+      // flows expire and their findings leave without waiting for the next frame.
+      if (got == 0) w.worker->tick(wall_ns());
+      else w.worker->end_burst();
       if (!w.worker->released().empty()) handle_released(w, rte_rdtsc());
     }
     flush_tx(w, 0);
