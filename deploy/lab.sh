@@ -4,8 +4,8 @@
 #
 #   client ns  dlpc0 10.77.0.10 ──veth── dlp-in  [dlpgate run]  dlp-out ──veth── dlps0 10.77.0.80  server ns
 #
-#   deploy/lab.sh test [--dlpgate PATH] [--workers N] [--keep]   build the lab, run the checks, tear down
-#   deploy/lab.sh up   [--dlpgate PATH] [--workers N]            build it and leave it running
+#   deploy/lab.sh test [--dlpgate PATH] [--dlpctl PATH] [--workers N] [--keep]   build the lab, run the checks, tear down
+#   deploy/lab.sh up   [--dlpgate PATH] [--dlpctl PATH] [--workers N]            build it and leave it running
 #   deploy/lab.sh down                                           tear it down
 #
 # `test` checks, with real curl uploads over HTTP through the appliance:
@@ -23,17 +23,20 @@ root="$(cd "$here/.." && pwd)"
 cmd="${1:-test}"
 shift || true
 dlpgate="$root/build/mgmt/dlpgate"
+dlpctl=""
 workers=1
 keep=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --dlpgate) dlpgate="$2"; shift 2 ;;
+    --dlpctl) dlpctl="$2"; shift 2 ;;
     --workers) workers="$2"; shift 2 ;;
     --keep) keep=1; shift ;;
     *) echo "lab: unknown option $1" >&2; exit 2 ;;
   esac
 done
 
+[ -n "$dlpctl" ] || dlpctl="$(dirname "$dlpgate")/dlpctl"
 NS_C=dlp-client
 NS_S=dlp-server
 IP_C=10.77.0.10
@@ -75,7 +78,7 @@ up() {
   [ -x "$dlpgate" ] || { log "no dlpgate binary at $dlpgate (run deploy/build.sh)"; exit 1; }
   down
   mkdir -p "$work/srv"
-  rm -f "$work"/srv/* "$work"/findings.jsonl "$work"/stats.json
+  rm -f "$work"/srv/* "$work"/findings.jsonl "$work"/stats.json "$work"/dlpgate.db*
   if ! ip netns add "$NS_C" 2>"$work/netns.err"; then
     log "SKIP: cannot create network namespaces here ($(cat "$work/netns.err")); needs root and CAP_SYS_ADMIN"
     exit 77
@@ -112,6 +115,8 @@ actions:
   - { category: private_key, verdict: drop }
 findings: $work/findings.jsonl
 stats: $work/stats.json
+store: $work/dlpgate.db
+control: { socket: $work/dlpgate.sock }
 EOF
   "$dlpgate" run --config "$work/dlpgate.yaml" >"$work/dlpgate.out" 2>"$work/dlpgate.err" &
   echo $! >"$work/dlpgate.pid"
@@ -198,6 +203,16 @@ run_test() {
   ip netns exec "$NS_C" ping -c 100 -i 0.01 "$IP_S" 2>/dev/null | sed -n 's/.*time=\([0-9.]*\) ms/\1/p' >"$work/ping.txt" || true
   log "ping RTT through the appliance: median $(percentile 50 <"$work/ping.txt") ms, p99 $(percentile 99 <"$work/ping.txt") ms"
 
+  # 4. the running daemon answers dlpctl on its control socket.
+  if "$dlpctl" status --socket "$work/dlpgate.sock" >"$work/dlpctl-status.txt" 2>&1 &&
+      grep -q "daemon     running" "$work/dlpctl-status.txt" &&
+      grep -Eq "^blocked +[1-9]" "$work/dlpctl-status.txt"; then
+    log "PASS: dlpctl status reads the running daemon: $(grep -E '^(packets|findings|blocked) ' "$work/dlpctl-status.txt" | tr -s ' ' | tr '\n' ' ')"
+  else
+    log "FAIL: dlpctl status: $(cat "$work/dlpctl-status.txt")"
+    failed=1
+  fi
+
   kill -TERM "$(cat "$work/dlpgate.pid")"
   for _ in $(seq 100); do kill -0 "$(cat "$work/dlpgate.pid")" 2>/dev/null || break; sleep 0.1; done
   rm -f "$work/dlpgate.pid"
@@ -228,5 +243,5 @@ case "$cmd" in
   up) up ;;
   down) down ;;
   test) run_test ;;
-  *) echo "usage: $0 test|up|down [--dlpgate PATH] [--workers N] [--keep]" >&2; exit 2 ;;
+  *) echo "usage: $0 test|up|down [--dlpgate PATH] [--dlpctl PATH] [--workers N] [--keep]" >&2; exit 2 ;;
 esac

@@ -1,5 +1,7 @@
 #include "mgmt/analyzer.h"
 
+#include "dataplane/verdict.h"
+
 #include <algorithm>
 
 #include <libpsl.h>
@@ -76,6 +78,12 @@ AnalyzerDecision Analyzer::on_finding(const dataplane::Finding& f, const std::st
     const PolicyDecision pd = cfg_.policy->decide(f, {user, department, score.level});
     out.action = pd.action;
     out.rule = pd.rule;
+  }
+  if (f.verdict != dataplane::Verdict::pass) {
+    // The dataplane already stopped it inline (an action rule or an earlier block of this
+    // sender): that is a block whatever the policy would have said.
+    out.action = "block";
+    out.rule = std::string("inline ") + std::string(dataplane::verdict_name(f.verdict));
   }
 
   // What an analyst should look at: what was blocked, and whatever makes the user's risk

@@ -71,6 +71,10 @@ class Analyzer {
   RiskScore score(const std::string& user, std::uint64_t now_ns) const {
     return risk_.score(user, now_ns);
   }
+  // A new policy for the findings that follow (a reload, `dlpctl policy apply`); baselines,
+  // scores and incidents carry on.
+  void set_policy(std::optional<Policy> p) { cfg_.policy = std::move(p); }
+  const std::optional<Policy>& policy() const { return cfg_.policy; }
   const std::vector<Incident>& incidents() const { return incidents_; }
   const BaselineModel& baselines() const { return baseline_; }
   std::uint64_t now() const { return now_ns_; }

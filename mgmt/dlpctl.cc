@@ -110,8 +110,21 @@ void print_text(std::ostream& out, const std::string& cmd, const json& r) {
     if (r.value("daemon", false)) {
       out << "daemon     running\n";
       for (auto it = r.begin(); it != r.end(); ++it) {
-        if (it.key() != "ok" && it.key() != "daemon" && it.key() != "store") {
-          out << std::left << std::setw(11) << it.key() << std::right << it.value().dump() << "\n";
+        // Scalars one per line; the full counters (ports, workers) are in --json.
+        if (it.key() != "ok" && it.key() != "daemon" && it.key() != "store" &&
+            !it.value().is_structured()) {
+          out << std::left << std::setw(11) << it.key() << std::right
+              << (it.value().is_string() ? it.value().get<std::string>() : it.value().dump()) << "\n";
+        }
+      }
+      if (r.contains("counters") && r["counters"].contains("workers")) {
+        for (const json& w : r["counters"]["workers"]) {
+          out << "worker " << w.value("worker", 0) << "   packets " << w.value("packets", 0)
+              << ", flows " << w["flows"].value("active", 0) << ", findings "
+              << w.value("findings", 0) << ", drops " << w["dropped"].value("verdict", 0) << "+"
+              << w["dropped"].value("overload", 0) << ", latency p50/p99 "
+              << w["latency_ns"].value("p50", 0) / 1000 << "/" << w["latency_ns"].value("p99", 0) / 1000
+              << " us" << (w.value("hung", false) ? " HUNG" : "") << "\n";
         }
       }
     } else {

@@ -2,7 +2,12 @@
 
 #include <unistd.h>
 
+#include <grp.h>
+
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <optional>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -11,6 +16,7 @@
 #include <fstream>
 #include <iomanip>
 #include <iostream>
+#include <sstream>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -18,11 +24,15 @@
 #include "dataplane/dpdk/engine.h"
 #include "inspectors/inspector.h"
 #include "mgmt/analyzer.h"
+#include "mgmt/audit.h"
+#include "mgmt/control.h"
 #include "mgmt/detectors_load.h"
 #include "mgmt/finding_json.h"
 #include "mgmt/identity.h"
 #include "mgmt/identity_import.h"
 #include "mgmt/run_config.h"
+#include "mgmt/store.h"
+#include "mgmt/store_records.h"
 #include "signatures/redact.h"
 
 namespace dlp::mgmt {
@@ -30,6 +40,8 @@ namespace {
 
 std::atomic<bool> g_stop{false};
 std::atomic<bool> g_reload{false};
+std::atomic<bool> g_policy_changed{false};    // dlpctl policy apply
+std::atomic<bool> g_identity_changed{false};  // dlpctl identity import
 
 extern "C" void on_stop_signal(int) { g_stop.store(true); }
 extern "C" void on_reload_signal(int) { g_reload.store(true); }
@@ -115,6 +127,94 @@ void write_atomically(const std::string& path, const std::string& text) {
   std::rename(tmp.c_str(), path.c_str());
 }
 
+
+std::string read_file(const std::string& path, bool& ok) {
+  std::ifstream in(path, std::ios::binary);
+  ok = static_cast<bool>(in);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+struct PolicyState {
+  std::optional<Policy> policy;
+  std::string note;  // where it came from, for messages
+  std::int64_t version = 0;
+};
+
+// The policy to enforce. The config's file is applied to the store when its text is not
+// already a stored version (`apply_file`); then the store's current version wins. Without
+// a store, the file is the policy.
+Result<PolicyState> sync_policy(const RunConfig& cfg, Store* store, const Caller& who,
+                                bool apply_file) {
+  PolicyState st;
+  std::optional<Policy> from_file;
+  if (!cfg.policy_path.empty()) {
+    bool ok = false;
+    const std::string text = read_file(cfg.policy_path, ok);
+    if (!ok) return make_error(cfg.policy_path + ": cannot read the policy file");
+    auto p = Policy::parse(text, cfg.policy_path);
+    if (!p) return p.error();
+    from_file = std::move(*p);
+    if (store && apply_file) {
+      auto history = store->policy_history(100000);
+      if (!history) return history.error();
+      const std::string sha = sha256_hex(text);
+      bool known = false;
+      for (const PolicyVersion& v : *history) known = known || v.sha256 == sha;
+      if (!known) {
+        if (auto v = store->apply_policy(text, cfg.policy_path, who); !v) return v.error();
+      }
+    }
+  }
+  if (store) {
+    auto cur = store->current_policy();
+    if (!cur) return cur.error();
+    if (*cur) {
+      const PolicyVersion& v = **cur;
+      auto p = Policy::parse(v.source, store->location() + ": policy v" + std::to_string(v.version));
+      if (!p) return p.error();
+      st.policy = std::move(*p);
+      st.version = v.version;
+      st.note = "policy v" + std::to_string(v.version) + " from the store";
+      return st;
+    }
+  }
+  if (from_file) {
+    st.policy = std::move(from_file);
+    st.note = "policy " + cfg.policy_path;
+  } else {
+    st.note = "no policy (every finding is alerted)";
+  }
+  return st;
+}
+
+// The files of the config plus every binding in the store (`dlpctl identity import`).
+Result<void> build_identity(const RunConfig& cfg, Store* store, IdentityTable& identity,
+                            Directory& directory) {
+  if (auto r = load_identity(cfg, identity, directory); !r) return r;
+  if (!store) return {};
+  auto stored = store->bindings("");
+  if (!stored) return stored.error();
+  for (const BindingRecord& b : *stored) {
+    dataplane::IpAddr ip;
+    IdentitySource src = IdentitySource::static_map;
+    if (!parse_ip(b.ip, ip)) continue;
+    parse_identity_source(b.source, src);
+    identity.bind(ip, Identity{b.user, b.department}, b.start_ns, b.end_ns, src);
+  }
+  return {};
+}
+
+// A `dlpctl reload` waiting for the main thread to carry it out.
+struct PendingReload {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool pending = false, done = false;
+  Caller who;
+  nlohmann::json reply;
+};
+
 }  // namespace
 
 int run_appliance(const RunOptions& opts, std::ostream& out, std::ostream& err) {
@@ -134,21 +234,30 @@ int run_appliance(const RunOptions& opts, std::ostream& out, std::ostream& err) 
     err << me << ": " << db.error().message << "\n";
     return 2;
   }
-  IdentityTable identity;
-  Directory directory;
-  if (auto r = load_identity(*cfg, identity, directory); !r) {
+  const Caller self = Caller::current();
+  std::unique_ptr<Store> store;  // the main thread's connection
+  if (!cfg->store.empty()) {
+    auto opened = open_store(cfg->store);
+    if (!opened) {
+      err << me << ": " << opened.error().message << "\n";
+      return 2;
+    }
+    store = std::move(*opened);
+  }
+  auto identity = std::make_unique<IdentityTable>();
+  auto directory = std::make_unique<Directory>();
+  if (auto r = build_identity(*cfg, store.get(), *identity, *directory); !r) {
     err << me << ": " << r.error().message << "\n";
     return 2;
   }
-  AnalyzerConfig acfg;
-  if (!cfg->policy_path.empty()) {
-    auto policy = Policy::load(cfg->policy_path);
-    if (!policy) {
-      err << me << ": " << policy.error().message << "\n";
-      return 2;
-    }
-    acfg.policy = std::move(*policy);
+  auto pstate = sync_policy(*cfg, store.get(), self, true);
+  if (!pstate) {
+    err << me << ": " << pstate.error().message << "\n";
+    return 2;
   }
+  std::string policy_note = pstate->note;
+  AnalyzerConfig acfg;
+  acfg.policy = std::move(pstate->policy);
   Analyzer analyzer(std::move(acfg));
 
   std::ofstream findings_file;
@@ -168,6 +277,62 @@ int run_appliance(const RunOptions& opts, std::ostream& out, std::ostream& err) 
   dataplane::RcuCell<dataplane::Enforcement> enforcement(
       make_enforcement(enforcement_version, actions, sources), cfg->engine.workers);
 
+  // The control socket: dlpctl's verbs against the store (on the server's own connection),
+  // plus status and reload answered by this process.
+  std::mutex status_mu;
+  nlohmann::json status_doc = {{"ok", true}, {"daemon", true}, {"state", "starting"}};
+  PendingReload reload_req;
+  std::unique_ptr<Store> control_store;
+  ControlServer control;
+  if (cfg->control) {
+    if (store) {
+      auto opened = open_store(cfg->store);
+      if (!opened) {
+        err << me << ": " << opened.error().message << "\n";
+        return 2;
+      }
+      control_store = std::move(*opened);
+      register_store_handlers(control, *control_store,
+                              [](const ControlRequest& r, const nlohmann::json&) {
+                                const std::string cmd = r.body.value("cmd", std::string());
+                                if (cmd == "policy.apply") g_policy_changed.store(true);
+                                if (cmd == "identity.import") g_identity_changed.store(true);
+                              });
+    }
+    control.handle("status", [&](const ControlRequest&) {
+      nlohmann::json reply;
+      {
+        std::lock_guard lk(status_mu);
+        reply = status_doc;
+      }
+      if (control_store) {
+        if (auto sum = control_store->summary()) reply["store"] = to_json(*sum);
+      }
+      return reply;
+    });
+    control.handle("reload", [&](const ControlRequest& r) {
+      std::unique_lock lk(reload_req.mu);
+      reload_req.pending = true;
+      reload_req.done = false;
+      reload_req.who = r.peer;
+      g_reload.store(true);
+      if (!reload_req.cv.wait_for(lk, std::chrono::seconds(120), [&] { return reload_req.done; })) {
+        reload_req.pending = false;
+        return nlohmann::json{{"ok", false}, {"error", "the daemon did not finish the reload in 120 s"}};
+      }
+      return reload_req.reply;
+    });
+    ControlOptions copts;
+    copts.path = cfg->control_socket.empty() ? default_control_socket() : cfg->control_socket;
+    if (!cfg->control_group.empty()) {
+      if (const group* g = getgrnam(cfg->control_group.c_str())) copts.group = g->gr_gid;
+    }
+    if (auto r = control.start(copts); !r) {
+      err << me << ": control socket: " << r.error().message << "\n";
+      return 2;
+    }
+  }
+
   const inspectors::Registry registry = inspectors::default_registry(cfg->engine.worker.limits);
   auto engine = dataplane::Engine::create(cfg->engine, *db, registry, enforcement);
   if (!engine) {
@@ -181,6 +346,8 @@ int run_appliance(const RunOptions& opts, std::ostream& out, std::ostream& err) 
 
   g_stop.store(false);
   g_reload.store(false);
+  g_policy_changed.store(false);
+  g_identity_changed.store(false);
   struct sigaction sa{}, old_int{}, old_term{}, old_hup{};
   sa.sa_handler = on_stop_signal;
   sigemptyset(&sa.sa_mask);
@@ -192,20 +359,39 @@ int run_appliance(const RunOptions& opts, std::ostream& out, std::ostream& err) 
   sigaction(SIGHUP, &sr, &old_hup);
 
   const auto& ecfg = (*engine)->config();
-  err << me << ": " << (*db)->detectors().size() << " detectors, " << ecfg.workers
-      << " worker(s) in " << (*engine)->stats().mode << " mode, inside port "
-      << ecfg.inside_port << " <-> outside port " << ecfg.outside_port
-      << (ecfg.inspect ? "" : " (inspection off)") << ", " << actions.size()
-      << " action rule(s), on overload " << (ecfg.fail_open ? "fail_open" : "fail_closed") << "\n";
-  if (opts.on_started) opts.on_started();
+  std::size_t detector_count = (*db)->detectors().size();
+  err << me << ": " << detector_count << " detectors, " << ecfg.workers << " worker(s) in "
+      << (*engine)->stats().mode << " mode, inside port " << ecfg.inside_port
+      << " <-> outside port " << ecfg.outside_port << (ecfg.inspect ? "" : " (inspection off)")
+      << ", " << actions.size() << " action rule(s), on overload "
+      << (ecfg.fail_open ? "fail_open" : "fail_closed") << ", " << policy_note;
+  if (store) err << ", store " << store->location();
+  if (control.running()) err << ", control socket " << control.path();
+  err << "\n";
 
-  signatures::Redactor redactor(*db);
+  const std::string run_id = new_run_id();
+  std::uint64_t store_errors = 0;
+  auto audit = [&](const std::string& action, const nlohmann::json& detail, const Caller& who) {
+    if (!store) return;
+    if (auto r = store->audit(action, "run " + run_id, detail, who); !r) {
+      ++store_errors;
+      err << me << ": audit log: " << r.error().message << "\n";
+    }
+  };
+  audit("daemon.start",
+        {{"config", cfg->path}, {"pid", static_cast<long>(getpid())}, {"detectors", detector_count},
+         {"actions", actions.size()}, {"policy", policy_note}},
+        self);
+
+  auto redactor = std::make_unique<signatures::Redactor>(*db);
   std::uint64_t findings = 0, blocked = 0;
+  std::vector<FindingRecord> pending;  // not yet in the store
+  UserSightings sightings;
   auto handle = [&](dataplane::Finding&& f) {
-    redact_metadata(redactor, f.meta);
-    const Identity* who = identity.lookup(f.src_ip, f.ts_ns);
+    redact_metadata(*redactor, f.meta);
+    const Identity* who = identity->lookup(f.src_ip, f.ts_ns);
     const std::string user = attributed_user(f, who);
-    const std::string department = who ? who->department : directory.department(user);
+    const std::string department = who ? who->department : directory->department(user);
     const AnalyzerDecision ad = analyzer.on_finding(f, user, department);
     Decision decision;
     decision.action = f.verdict != dataplane::Verdict::pass ? "block" : ad.action;
@@ -213,6 +399,10 @@ int run_appliance(const RunOptions& opts, std::ostream& out, std::ostream& err) 
     auto j = finding_to_json(f, who, decision);
     j["verdict"] = std::string(dataplane::verdict_name(f.verdict));
     *findings_out << j.dump() << "\n";
+    if (store) {
+      pending.push_back(finding_record(f, user, department, ad, j));
+      sightings.add(pending.back());
+    }
     ++findings;
     if (f.verdict != dataplane::Verdict::pass) ++blocked;
     // Risk-adaptive enforcement: the policy blocked this sender's finding, so the next
@@ -226,8 +416,103 @@ int run_appliance(const RunOptions& opts, std::ostream& out, std::ostream& err) 
     }
   };
 
+  // Findings, incidents, users and baselines go to the store under this run's id every
+  // few seconds (the store makes a repeated ingest of one run idempotent). A failed write
+  // keeps the findings for the next attempt; they are in the findings output regardless.
+  bool bindings_stored = false;
+  auto flush_store = [&] {
+    if (!store || (pending.empty() && bindings_stored)) return;
+    Ingest batch;
+    batch.run_id = run_id;
+    batch.findings = pending;
+    batch.incidents = incident_records(analyzer);
+    batch.users = sightings.records(analyzer);
+    batch.baselines = baseline_records(analyzer);
+    if (!bindings_stored) {
+      batch.bindings = binding_records(*identity, [&](IdentitySource src) -> std::string {
+        if (src == IdentitySource::static_map && !cfg->identity_csv.empty()) return cfg->identity_csv;
+        return cfg->path;
+      });
+    }
+    batch.summary = {{"config", cfg->path}, {"policy", policy_note}, {"daemon", true}};
+    if (auto r = store->ingest(batch, self); !r) {
+      ++store_errors;
+      err << me << ": storing " << pending.size() << " finding(s) failed, will retry: "
+          << r.error().message << "\n";
+      return;
+    }
+    pending.clear();
+    bindings_stored = true;
+  };
+
+  auto do_reload = [&](const Caller& who) -> nlohmann::json {
+    auto next = load_run_config(opts.config_path);
+    if (!next) return {{"ok", false}, {"error", "reload refused, keeping the running configuration: " + next.error().message}};
+    auto ndb = compile_detectors(next->packs, *key, next->cache_dir);
+    if (!ndb) return {{"ok", false}, {"error", "reload refused, keeping the running configuration: " + ndb.error().message}};
+    auto np = sync_policy(*next, store.get(), who, true);
+    if (!np) return {{"ok", false}, {"error", "reload refused, keeping the running configuration: " + np.error().message}};
+    auto nid = std::make_unique<IdentityTable>();
+    auto ndir = std::make_unique<Directory>();
+    if (auto r = build_identity(*next, store.get(), *nid, *ndir); !r) {
+      return {{"ok", false}, {"error", "reload refused, keeping the running configuration: " + r.error().message}};
+    }
+    (*engine)->reload_database(*ndb);
+    redactor = std::make_unique<signatures::Redactor>(*ndb);
+    detector_count = (*ndb)->detectors().size();
+    actions = next->actions;
+    enforcement.publish(make_enforcement(++enforcement_version, actions, sources));
+    analyzer.set_policy(std::move(np->policy));
+    policy_note = np->note;
+    identity = std::move(nid);
+    directory = std::move(ndir);
+    const std::string msg = std::to_string(detector_count) + " detectors, " +
+                            std::to_string(actions.size()) + " action rule(s), " + policy_note +
+                            ", " + std::to_string(identity->size()) +
+                            " identity binding(s) (dataplane settings need a restart)";
+    audit("daemon.reload", {{"config", next->path}, {"detectors", detector_count},
+                            {"actions", actions.size()}, {"policy", policy_note}}, who);
+    return {{"ok", true}, {"message", msg}};
+  };
+
+  auto publish_status = [&](const dataplane::EngineStats& s, const std::string& state) {
+    std::uint64_t pk = 0, by = 0, fw = 0, dropped = 0, rs = 0;
+    for (const auto& w : s.workers) {
+      pk += w.packets;
+      by += w.bytes;
+      fw += w.forwarded;
+      dropped += w.dropped_verdict + w.dropped_overload + w.dropped_tx;
+      rs += w.resets_sent;
+    }
+    nlohmann::json j = {{"ok", true},
+                        {"daemon", true},
+                        {"state", state},
+                        {"pid", static_cast<long>(getpid())},
+                        {"config", cfg->path},
+                        {"run", run_id},
+                        {"mode", s.mode},
+                        {"workers", s.workers.size()},
+                        {"detectors", detector_count},
+                        {"policy", policy_note},
+                        {"enforcement", s.enforcement_version},
+                        {"packets", pk},
+                        {"bytes", by},
+                        {"forwarded", fw},
+                        {"dropped", dropped},
+                        {"resets", rs},
+                        {"findings", findings},
+                        {"blocked", blocked},
+                        {"store_errors", store_errors},
+                        {"counters", nlohmann::json::parse(stats_json(s).dump())}};
+    std::lock_guard lk(status_mu);
+    status_doc = std::move(j);
+  };
+  publish_status((*engine)->stats(), "running");
+  if (opts.on_started) opts.on_started();
+
   int status = 0;
   auto last_stats = std::chrono::steady_clock::now();
+  auto last_store = last_stats;
   auto last_packet_change = last_stats;
   const auto started = last_stats;
   std::uint64_t last_packets = 0;
@@ -238,20 +523,44 @@ int run_appliance(const RunOptions& opts, std::ostream& out, std::ostream& err) 
     enforcement.reclaim();
     const auto now = std::chrono::steady_clock::now();
     if (g_reload.exchange(false)) {
-      auto next = load_run_config(opts.config_path);
-      if (!next) {
-        err << me << ": reload refused, keeping the running configuration: " << next.error().message << "\n";
+      Caller who = self;
+      {
+        std::lock_guard lk(reload_req.mu);
+        if (reload_req.pending) who = reload_req.who;
+      }
+      nlohmann::json reply = do_reload(who);
+      if (reply.value("ok", false)) {
+        err << me << ": reloaded " << reply.value("message", std::string()) << "\n";
       } else {
-        auto ndb = compile_detectors(next->packs, *key, next->cache_dir);
-        if (!ndb) {
-          err << me << ": reload refused, keeping the running configuration: " << ndb.error().message << "\n";
-        } else {
-          (*engine)->reload_database(*ndb);
-          actions = next->actions;
-          enforcement.publish(make_enforcement(++enforcement_version, actions, sources));
-          err << me << ": reloaded " << (*ndb)->detectors().size() << " detectors and "
-              << actions.size() << " action rule(s) (dataplane settings need a restart)\n";
-        }
+        err << me << ": " << reply.value("error", std::string()) << "\n";
+      }
+      std::lock_guard lk(reload_req.mu);
+      if (reload_req.pending) {
+        reload_req.pending = false;
+        reload_req.done = true;
+        reload_req.reply = std::move(reply);
+        reload_req.cv.notify_all();
+      }
+    }
+    if (g_policy_changed.exchange(false)) {
+      auto np = sync_policy(*cfg, store.get(), self, false);
+      if (!np) {
+        err << me << ": the new policy could not be loaded, keeping " << policy_note << ": "
+            << np.error().message << "\n";
+      } else {
+        analyzer.set_policy(std::move(np->policy));
+        policy_note = np->note;
+        err << me << ": now enforcing " << policy_note << "\n";
+      }
+    }
+    if (g_identity_changed.exchange(false)) {
+      auto nid = std::make_unique<IdentityTable>();
+      auto ndir = std::make_unique<Directory>();
+      if (auto r = build_identity(*cfg, store.get(), *nid, *ndir); !r) {
+        err << me << ": imported bindings could not be loaded: " << r.error().message << "\n";
+      } else {
+        identity = std::move(nid);
+        directory = std::move(ndir);
       }
     }
     if (now - last_stats >= std::chrono::seconds(1)) {
@@ -266,7 +575,13 @@ int run_appliance(const RunOptions& opts, std::ostream& out, std::ostream& err) 
           g_stop.store(true);
         }
       }
-      if (!cfg->stats_path.empty()) write_atomically(cfg->stats_path, stats_json((*engine)->stats()).dump(2) + "\n");
+      const dataplane::EngineStats s = (*engine)->stats();
+      publish_status(s, "running");
+      if (!cfg->stats_path.empty()) write_atomically(cfg->stats_path, stats_json(s).dump(2) + "\n");
+    }
+    if (now - last_store >= std::chrono::seconds(2)) {
+      last_store = now;
+      flush_store();
     }
     if (opts.until_idle_ms || opts.max_seconds) {
       std::uint64_t packets = 0;
@@ -289,7 +604,20 @@ int run_appliance(const RunOptions& opts, std::ostream& out, std::ostream& err) 
   }
   findings_out->flush();
   const dataplane::EngineStats s = (*engine)->stats();
+  flush_store();
   if (!cfg->stats_path.empty()) write_atomically(cfg->stats_path, stats_json(s).dump(2) + "\n");
+  publish_status(s, "stopping");
+  control.stop();
+  {
+    // A reload asked for while stopping is answered, not left waiting.
+    std::lock_guard lk(reload_req.mu);
+    if (reload_req.pending) {
+      reload_req.pending = false;
+      reload_req.done = true;
+      reload_req.reply = {{"ok", false}, {"error", "the daemon is stopping"}};
+      reload_req.cv.notify_all();
+    }
+  }
   sigaction(SIGINT, &old_int, nullptr);
   sigaction(SIGTERM, &old_term, nullptr);
   sigaction(SIGHUP, &old_hup, nullptr);
@@ -303,6 +631,8 @@ int run_appliance(const RunOptions& opts, std::ostream& out, std::ostream& err) 
     dov += w.dropped_overload;
     rs += w.resets_sent;
   }
+  audit("daemon.stop", {{"packets", pk}, {"findings", findings}, {"blocked", blocked},
+                        {"unstored_findings", pending.size()}}, self);
   err << "\n== dlpgate run summary ==\n"
       << "packets    " << pk << " (forwarded " << fw << ", uninspected " << unin
       << ", dropped by verdict " << dv << ", dropped on overload " << dov << ")\n"
@@ -311,6 +641,12 @@ int run_appliance(const RunOptions& opts, std::ostream& out, std::ostream& err) 
   for (const auto& p : s.ports) {
     err << "port " << p.port << "     " << p.name << ": rx " << p.rx_packets << ", tx " << p.tx_packets
         << ", missed " << p.rx_missed << "\n";
+  }
+  if (store) {
+    err << "store      " << store->location() << " (" << store->backend() << "): run " << run_id;
+    if (!pending.empty()) err << ", " << pending.size() << " finding(s) could NOT be stored";
+    err << "\n";
+    if (!pending.empty() && status == 0) status = 4;
   }
   engine->reset();
   dataplane::Engine::shutdown_eal();

@@ -1,5 +1,9 @@
 #include "mgmt/run_config.h"
 
+#include <grp.h>
+
+#include "mgmt/store.h"
+
 #include <yaml-cpp/yaml.h>
 
 #include <filesystem>
@@ -164,7 +168,7 @@ Result<RunConfig> parse_run_config(const std::string& yaml_text, const std::stri
     if (!root.IsMap()) return make_error(origin + ": the configuration must be a YAML mapping");
     check_keys(c, root, "the configuration",
                {"dataplane", "actions", "block_verdict", "detectors", "identity", "policy",
-                "findings", "stats"});
+                "findings", "stats", "store", "control"});
     const auto dp = root["dataplane"];
     if (!dp) return make_error(origin + ": no dataplane: section (eal, inside_port, outside_port, workers)");
     parse_dataplane(c, dp, cfg.engine);
@@ -196,6 +200,28 @@ Result<RunConfig> parse_run_config(const std::string& yaml_text, const std::stri
       cfg.findings_path = s == "-" ? std::string() : path_of(c, n, "findings");
     }
     if (const auto n = root["stats"]) cfg.stats_path = path_of(c, n, "stats");
+    if (const auto n = root["store"]) {
+      const std::string s = scalar<std::string>(c, n, "store");
+      cfg.store = s == "none" ? std::string() : is_postgres_spec(s) ? s : path_of(c, n, "store");
+    }
+    if (const auto n = root["control"]) {
+      if (n.IsScalar()) {
+        const std::string s = n.Scalar();
+        if (s != "none" && s != "false" && s != "off") {
+          fail(c, n, "control is a mapping { socket, group } or none, not '" + s + "'");
+        }
+        cfg.control = false;
+      } else {
+        check_keys(c, n, "control", {"socket", "group"});
+        if (const auto k = n["socket"]) cfg.control_socket = path_of(c, k, "control.socket");
+        if (const auto k = n["group"]) {
+          cfg.control_group = scalar<std::string>(c, k, "control.group");
+          if (!getgrnam(cfg.control_group.c_str())) {
+            fail(c, k, "control.group: no group named '" + cfg.control_group + "'");
+          }
+        }
+      }
+    }
   } catch (const ConfigError& e) {
     return make_error(e.message);
   } catch (const YAML::ParserException& e) {

@@ -19,6 +19,13 @@
 //   policy: policy.yaml
 //   findings: /var/log/dlpgate/findings.jsonl   # default: standard output
 //   stats: /run/dlpgate/stats.json              # counters, rewritten every second
+//   store: /var/lib/dlpgate/dlpgate.db          # or postgresql://...; "none": no store
+//   control: { socket: /run/dlpgate/dlpgate.sock, group: dlpgate }   # or control: none
+//
+// The store is the policy's source of truth while running: the `policy:` file is applied
+// to it (a new, audited version) when its text is not already a stored version, and the
+// daemon enforces the store's current version, so `dlpctl policy apply` takes effect at
+// once and a later restart does not undo it unless the file itself changed.
 //
 // Errors name the file, the line and the reason; unknown keys are errors too (a typo in
 // an appliance's config must not pass silently). Relative paths are relative to the
@@ -47,6 +54,10 @@ struct RunConfig {
   std::string policy_path;
   std::string findings_path;  // empty: standard output
   std::string stats_path;     // empty: none
+  std::string store = "dlpgate.db";  // SQLite path or PostgreSQL spec; empty: none
+  bool control = true;               // the dlpctl socket
+  std::string control_socket;        // empty: default_control_socket()
+  std::string control_group;         // empty: the daemon's own group
 };
 
 Result<RunConfig> load_run_config(const std::string& path);

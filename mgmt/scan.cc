@@ -23,6 +23,7 @@
 #include "mgmt/identity.h"
 #include "mgmt/identity_import.h"
 #include "mgmt/store.h"
+#include "mgmt/store_records.h"
 #include "signatures/detector.h"
 #include "signatures/edm.h"
 #include "signatures/redact.h"
@@ -192,88 +193,6 @@ void print_risk(std::ostream& out, const ScanOptions& opts, const Analyzer& a,
         << (s.reasons.empty() ? "" : s.reasons[0].text) << "\n";
   }
   out << std::right;
-}
-
-std::string new_run_id() {
-  unsigned char b[8];
-  if (RAND_bytes(b, sizeof b) != 1) {
-    return std::to_string(std::chrono::system_clock::now().time_since_epoch().count());
-  }
-  static const char* kHex = "0123456789abcdef";
-  std::string s;
-  for (unsigned char c : b) {
-    s += kHex[c >> 4];
-    s += kHex[c & 15];
-  }
-  return s;
-}
-
-std::vector<IncidentRecord> incident_records(const Analyzer& a) {
-  std::vector<IncidentRecord> out;
-  for (const Incident& i : a.incidents()) {
-    IncidentRecord r;
-    r.id = static_cast<std::int64_t>(i.id);
-    r.user = i.user;
-    r.department = i.department;
-    r.first_ns = i.first_ns;
-    r.last_ns = i.last_ns;
-    r.max_severity = i.max_severity;
-    r.action = i.action;
-    r.risk_score = i.risk_score;
-    r.risk_level = risk_level_name(i.risk_level);
-    r.finding_count = static_cast<std::int64_t>(i.finding_ids.size());
-    r.matches_by_category = i.matches_by_category;
-    r.destinations = i.destinations;
-    r.reasons = i.reasons;
-    out.push_back(std::move(r));
-  }
-  return out;
-}
-
-std::vector<UserRecord> user_records(const Analyzer& a, const std::vector<FindingRecord>& fs) {
-  std::map<std::string, std::pair<std::string, std::uint64_t>> seen;  // user -> dept, last
-  for (const FindingRecord& f : fs) {
-    auto& s = seen[f.user];
-    if (!f.department.empty()) s.first = f.department;
-    s.second = std::max(s.second, f.ts_ns);
-  }
-  std::vector<UserRecord> out;
-  for (const RiskScore& s : a.top(a.now())) {
-    UserRecord u;
-    u.user = s.user;
-    u.risk_score = s.score;
-    u.risk_level = risk_level_name(s.level);
-    for (const RiskReason& r : s.reasons) u.reasons.push_back(r.text);
-    u.scored_ns = a.now();
-    if (auto it = seen.find(s.user); it != seen.end()) {
-      u.department = it->second.first;
-      u.last_seen_ns = it->second.second;
-    }
-    out.push_back(std::move(u));
-  }
-  return out;
-}
-
-std::vector<BaselineRecord> baseline_records(const Analyzer& a) {
-  std::vector<BaselineRecord> out;
-  for (const auto& e : a.baselines().entries()) {
-    out.push_back(BaselineRecord{e.user, e.department, e.category, e.count.mean, e.count.var,
-                                 e.bytes.mean, e.bytes.var, e.count.days});
-  }
-  return out;
-}
-
-std::vector<BindingRecord> binding_records(const IdentityTable& ids, const ScanOptions& o) {
-  std::vector<BindingRecord> out;
-  for (const auto& e : ids.entries()) {
-    out.push_back(BindingRecord{e.ip.str(), e.who.user, e.who.department, e.start_ns, e.end_ns,
-                                identity_source_name(e.source),
-                                e.source == IdentitySource::session  ? "scan --logon-events"
-                                : e.source == IdentitySource::dhcp   ? "scan --dhcp-log"
-                                : o.identity_csv.empty()             ? "scan"
-                                                                     : o.identity_csv});
-  }
-  return out;
 }
 
 }  // namespace
@@ -447,6 +366,7 @@ int run_scan(const ScanOptions& opts, std::ostream& out, std::ostream& err) {
   dataplane::Worker worker(wcfg, *db, registry, ring, 0);
   Tally tally;
   std::vector<FindingRecord> stored;  // what goes into the store at the end
+  UserSightings sightings;
   // Metadata (URL, host, file name, ...) leaves with the finding: mask values in it too.
   signatures::Redactor redactor(*db);
 
@@ -463,30 +383,8 @@ int run_scan(const ScanOptions& opts, std::ostream& out, std::ostream& err) {
       nlohmann::ordered_json doc = finding_to_json(*f, who, decision);
       *findings_out << doc.dump() << "\n";
       if (store) {
-        FindingRecord r;
-        r.finding_id = f->finding_id;
-        r.ts_ns = f->ts_ns;
-        r.user = user;
-        r.department = department;
-        r.detector = f->detector;
-        r.category = f->category;
-        r.severity = f->severity;
-        r.confidence = doc.value("confidence", "");
-        r.count = f->count;
-        r.masked = f->masked;
-        r.src_ip = f->src_ip.str();
-        r.dst_ip = f->dst_ip.str();
-        r.src_port = f->src_port;
-        r.dst_port = f->dst_port;
-        r.app = doc.value("app", "");
-        r.destination = ad.destination;
-        r.action = ad.action;
-        r.rule = ad.rule;
-        r.risk_score = ad.risk_score;
-        r.risk_level = risk_level_name(ad.risk_level);
-        r.incident_id = static_cast<std::int64_t>(ad.incident_id);
-        r.doc = nlohmann::json::parse(doc.dump());
-        stored.push_back(std::move(r));
+        stored.push_back(finding_record(*f, user, department, ad, doc));
+        sightings.add(stored.back());
       }
       ++tally.findings;
       ++tally.by_action[ad.action];
@@ -552,9 +450,13 @@ int run_scan(const ScanOptions& opts, std::ostream& out, std::ostream& err) {
     batch.run_id = new_run_id();
     batch.findings = std::move(stored);
     batch.incidents = incident_records(analyzer);
-    batch.users = user_records(analyzer, batch.findings);
+    batch.users = sightings.records(analyzer);
     batch.baselines = baseline_records(analyzer);
-    batch.bindings = binding_records(identity, opts);
+    batch.bindings = binding_records(identity, [&](IdentitySource src) -> std::string {
+      if (src == IdentitySource::session) return "scan --logon-events";
+      if (src == IdentitySource::dhcp) return "scan --dhcp-log";
+      return opts.identity_csv.empty() ? "scan" : opts.identity_csv;
+    });
     batch.summary = {{"captures", opts.captures},
                      {"interface", opts.interface},
                      {"packets", worker.counters().packets},

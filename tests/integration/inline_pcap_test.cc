@@ -9,6 +9,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <csignal>
+#include <algorithm>
+
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -63,6 +66,7 @@ class InlinePcap : public ::testing::Test {
     const char* bin = std::getenv("DLP_BINARY_DIR");
     // ctest runs the suites in the build directory.
     dlpgate_ = std::string(bin ? bin : ".") + "/mgmt/dlpgate";
+    dlpctl_ = std::string(bin ? bin : ".") + "/mgmt/dlpctl";
   }
   void TearDown() override { fs::remove_all(dir_); }
   std::string path(const std::string& n) const { return (dir_ / n).string(); }
@@ -83,7 +87,9 @@ class InlinePcap : public ::testing::Test {
         << "  inside_port: 0\n  outside_port: 1\n  workers: " << workers << "\n  on_overload: fail_open\n"
         << "  mempool_mbufs: 4095\n"
         << extra << "actions:\n" << actions << "findings: " << path("findings.jsonl") << "\n"
-        << "stats: " << path("stats.json") << "\n";
+        << "stats: " << path("stats.json") << "\n"
+        << "store: " << path("dlpgate.db") << "\n"
+        << "control: { socket: " << path("ctl.sock") << " }\n";
     cfg.close();
     const std::string cmd = dlpgate_ + " run --config " + path("dlpgate.yaml") +
                             " --until-idle 1500 --max-seconds 60 >" + path("stdout") + " 2>" + path("stderr");
@@ -102,8 +108,15 @@ class InlinePcap : public ::testing::Test {
     return out;
   }
 
+  // dlpctl with these arguments; its standard output, and the exit status in `rc`.
+  std::string dlpctl(const std::string& args, int* rc = nullptr) const {
+    const int st = std::system((dlpctl_ + " " + args + " >" + path("ctl.out") + " 2>" + path("ctl.err")).c_str());
+    if (rc) *rc = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    return slurp(path("ctl.out")) + slurp(path("ctl.err"));
+  }
+
   fs::path dir_;
-  std::string dlpgate_;
+  std::string dlpgate_, dlpctl_;
 };
 
 // A benign upload and a card upload (different client ports), interleaved by time.
@@ -323,6 +336,106 @@ TEST_F(InlinePcap, BadConfigurationIsRefusedWithFileAndLine) {
   EXPECT_EQ(r.rc, 2);
   EXPECT_NE(r.err.find("dlpgate.yaml:"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("verdict must be pass, drop or reset"), std::string::npos) << r.err;
+}
+
+// The daemon run through dlpctl: status while it runs, a policy applied over the socket is
+// enforced at once and audited with the caller's uid, a reload is carried out and audited,
+// and after a clean stop the findings, the incident and the whole audit chain are in the
+// store, readable with no daemon.
+TEST_F(InlinePcap, DaemonIsRunThroughDlpctlAndLeavesItsRecordInTheStore) {
+  const Traffic t = make_traffic();
+  write_capture("in.pcap", t.all);
+  write_capture("empty.pcap", {});
+  {
+    std::ofstream cfg(path("dlpgate.yaml"));
+    cfg << "dataplane:\n"
+        << "  eal: [\"--no-huge\", \"-m\", \"256\", \"--no-pci\", \"--no-telemetry\",\n"
+        << "        \"--vdev=net_pcap0,rx_pcap=" << path("in.pcap") << ",tx_pcap=" << path("out0.pcap") << "\",\n"
+        << "        \"--vdev=net_pcap1,rx_pcap=" << path("empty.pcap") << ",tx_pcap=" << path("out1.pcap") << "\"]\n"
+        << "  inside_port: 0\n  outside_port: 1\n  workers: 1\n  mempool_mbufs: 4095\n"
+        << "actions:\n  - { category: credit_card, verdict: reset }\n"
+        << "findings: " << path("findings.jsonl") << "\n"
+        << "store: " << path("dlpgate.db") << "\n"
+        << "control: { socket: " << path("ctl.sock") << " }\n";
+  }
+  const std::string cmd = dlpgate_ + " run --config " + path("dlpgate.yaml") + " --max-seconds 60 >" +
+                          path("stdout") + " 2>" + path("stderr") + " & echo $! >" + path("pid");
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  const pid_t pid = static_cast<pid_t>(std::stol(slurp(path("pid"))));
+  const std::string sock = " --socket " + path("ctl.sock");
+
+  // The capture is read at once; wait until its finding has been counted.
+  nlohmann::json st;
+  for (int i = 0; i < 300; ++i) {
+    int rc = -1;
+    const std::string o = dlpctl("status --json" + sock, &rc);
+    if (rc == 0) {
+      st = nlohmann::json::parse(slurp(path("ctl.out")));
+      if (st.value("findings", 0) >= 1) break;
+    }
+    ASSERT_EQ(::kill(pid, 0), 0) << "dlpgate exited: " << slurp(path("stderr"));
+    ::usleep(100'000);
+  }
+  ASSERT_TRUE(st.value("daemon", false)) << st.dump();
+  EXPECT_EQ(st["findings"], 1);
+  EXPECT_EQ(st["blocked"], 1);
+  EXPECT_EQ(st["counters"]["workers"][0]["verdicts"]["reset"], 1);
+  EXPECT_EQ(st["store"]["backend"], "sqlite");
+  int rc = -1;
+  const std::string text = dlpctl("status" + sock, &rc);
+  EXPECT_EQ(rc, 0) << text;
+  EXPECT_NE(text.find("daemon     running"), std::string::npos) << text;
+  EXPECT_NE(text.find("worker 0   packets"), std::string::npos) << text;
+  // The card itself never leaves in a status or log line.
+  EXPECT_EQ(text.find(t.card), std::string::npos);
+
+  {
+    std::ofstream pol(path("policy.yaml"));
+    pol << "policy:\n  default: alert\n  rules:\n"
+        << "    - { name: cards anywhere, category: [credit_card], action: block }\n";
+  }
+  std::string o = dlpctl("policy apply " + path("policy.yaml") + sock, &rc);
+  EXPECT_EQ(rc, 0) << o;
+  o = dlpctl("reload" + sock, &rc);
+  EXPECT_EQ(rc, 0) << o;
+  EXPECT_NE(o.find("reloaded"), std::string::npos) << o;
+  EXPECT_NE(o.find("policy v1 from the store"), std::string::npos) << o;
+
+  ASSERT_EQ(::kill(pid, SIGTERM), 0);
+  for (int i = 0; i < 300 && ::kill(pid, 0) == 0; ++i) ::usleep(100'000);
+  ASSERT_NE(::kill(pid, 0), 0) << "dlpgate did not stop on SIGTERM";
+  const std::string err = slurp(path("stderr"));
+  EXPECT_NE(err.find("now enforcing policy v1 from the store"), std::string::npos) << err;
+  EXPECT_EQ(err.find(t.card), std::string::npos);
+
+  // No daemon now: dlpctl reads the store.
+  const std::string store = " --store " + path("dlpgate.db");
+  o = dlpctl("incidents list --json" + store, &rc);
+  ASSERT_EQ(rc, 0) << o;
+  const auto inc = nlohmann::json::parse(slurp(path("ctl.out")));
+  ASSERT_EQ(inc["incidents"].size(), 1u) << inc.dump();
+  EXPECT_EQ(inc["incidents"][0]["findings"], 1);
+  EXPECT_EQ(inc["incidents"][0]["action"], "block");
+  o = dlpctl("audit log --json --limit 50" + store, &rc);
+  ASSERT_EQ(rc, 0) << o;
+  const auto log = nlohmann::json::parse(slurp(path("ctl.out")));
+  std::vector<std::string> actions;
+  for (const auto& e : log["entries"]) {
+    actions.push_back(e["action"]);
+    EXPECT_EQ(e["uid"], ::getuid()) << e.dump();
+  }
+  const std::vector<std::string> want{"daemon.start", "policy.apply", "daemon.reload", "daemon.stop"};
+  std::vector<std::string> seen;
+  for (const auto& a : actions) {
+    if (std::find(want.begin(), want.end(), a) != want.end() && (seen.empty() || seen.back() != a)) seen.push_back(a);
+  }
+  EXPECT_EQ(seen.front(), "daemon.start") << log.dump();
+  EXPECT_NE(std::find(seen.begin(), seen.end(), "policy.apply"), seen.end()) << log.dump();
+  EXPECT_NE(std::find(seen.begin(), seen.end(), "daemon.reload"), seen.end()) << log.dump();
+  EXPECT_EQ(seen.back(), "daemon.stop") << log.dump();
+  o = dlpctl("audit verify" + store, &rc);
+  EXPECT_EQ(rc, 0) << o;
+  EXPECT_EQ(slurp(path("stdout")).find(t.card), std::string::npos);
 }
 
 }  // namespace
