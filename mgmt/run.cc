@@ -112,7 +112,7 @@ nlohmann::ordered_json stats_json(const dataplane::EngineStats& s) {
          {"verdicts", {{"drop", w.verdict_drop}, {"reset", w.verdict_reset}}},
          {"decode_malformed", w.decode_malformed},
          {"latency_ns", {{"p50", w.latency_p50_ns}, {"p99", w.latency_p99_ns}}},
-         {"hung", w.hung}, {"stopped", w.stopped}});
+         {"hung", w.hung}, {"stopped", w.stopped}, {"crashed", w.crashed}});
   }
   return j;
 }

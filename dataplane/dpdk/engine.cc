@@ -19,6 +19,7 @@
 #include <cstring>
 #include <ctime>
 #include <mutex>
+#include <stdexcept>
 #include <thread>
 
 #include "dataplane/decode.h"
@@ -122,6 +123,10 @@ struct alignas(64) SharedStats {
       verdict_reset{0}, decode_malformed{0}, not_linearizable{0}, heartbeat{0},
       lat_p50{0}, lat_p99{0};
   std::atomic<bool> stopped{false};
+  std::atomic<bool> crashed{false};  // the worker left on an exception (stopped is set too)
+  // Fault injection (tests of the watchdog): checked once per loop, relaxed.
+  std::atomic<std::uint32_t> fault_stall_ms{0};
+  std::atomic<bool> fault_throw{false};
 };
 
 struct WorkerCtx {
@@ -180,7 +185,15 @@ namespace {
 
 int worker_main(void* arg) {
   auto* w = static_cast<WorkerCtx*>(arg);
-  w->engine->run_worker(*w);
+  try {
+    w->engine->run_worker(*w);
+  } catch (...) {
+    // A worker that cannot go on (out of memory, a broken invariant) stops and says so;
+    // the watchdog reports it and the control plane decides (dlpgate run exits with 3).
+    w->shared.crashed.store(true, std::memory_order_relaxed);
+    w->shared.stopped.store(true, std::memory_order_release);
+    return -1;
+  }
   return 0;
 }
 
@@ -344,6 +357,13 @@ void Engine::Impl::run_worker(WorkerCtx& w) {
 
   for (;;) {
     if (stop.load(std::memory_order_relaxed) && !draining) draining = true;
+    if (const std::uint32_t ms = w.shared.fault_stall_ms.exchange(0, std::memory_order_relaxed)) [[unlikely]] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+    }
+    if (w.shared.fault_throw.load(std::memory_order_relaxed)) [[unlikely]] {
+      enforcement->offline(w.index);
+      throw std::runtime_error("injected fault");
+    }
     enforcement->quiescent(w.index);
     w.worker->set_enforcement(cfg.inspect ? enforcement->get() : nullptr);
     if (const std::uint64_t v = db_version.load(std::memory_order_acquire); v != w.db_version_seen) {
@@ -756,10 +776,18 @@ EngineStats Engine::stats() const {
     ws.latency_p50_ns = s.lat_p50.load(r);
     ws.latency_p99_ns = s.lat_p99.load(r);
     ws.stopped = s.stopped.load(r);
+    ws.crashed = s.crashed.load(r);
     ws.hung = w->reported && !ws.stopped;
     out.workers.push_back(ws);
   }
   return out;
+}
+
+void Engine::inject_fault(unsigned worker, EngineFault fault, std::uint32_t stall_ms) {
+  if (worker >= impl_->workers.size()) return;
+  SharedStats& s = impl_->workers[worker]->shared;
+  if (fault == EngineFault::stall) s.fault_stall_ms.store(stall_ms, std::memory_order_relaxed);
+  else s.fault_throw.store(true, std::memory_order_relaxed);
 }
 
 std::vector<unsigned> Engine::watchdog() {

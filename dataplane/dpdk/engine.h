@@ -89,7 +89,7 @@ struct WorkerStats {
   std::uint64_t decode_malformed = 0, not_linearizable = 0;
   std::uint64_t heartbeat = 0;
   std::uint64_t latency_p50_ns = 0, latency_p99_ns = 0;  // receive to transmit, per packet
-  bool hung = false, stopped = false;
+  bool hung = false, stopped = false, crashed = false;
 };
 
 struct EngineStats {
@@ -98,6 +98,8 @@ struct EngineStats {
   std::string mode;  // "rss" | "distributor"
   std::uint64_t enforcement_version = 0;
 };
+
+enum class EngineFault { stall, crash };
 
 class Engine {
  public:
@@ -124,6 +126,9 @@ class Engine {
   EngineStats stats() const;
   // Returns the workers found hung or stopped since the last call (and logs nothing).
   std::vector<unsigned> watchdog();
+  // Tests of the watchdog: worker `worker` sleeps `stall_ms` once (stall), or leaves its
+  // loop on an exception as a broken worker would (crash).
+  void inject_fault(unsigned worker, EngineFault fault, std::uint32_t stall_ms = 0);
   bool running() const;
   // Releases the EAL; no Engine may be created afterwards in this process.
   static void shutdown_eal();
