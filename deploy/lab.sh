@@ -10,6 +10,7 @@
 #
 # `test` checks, with real curl uploads over HTTP through the appliance:
 #   1. a benign 300 KB upload passes byte for byte (server copy == client file);
+#   1b. a SIGHUP reload in the middle of a slow upload drops none of it;
 #   2. an upload carrying card numbers is reset: curl fails with "connection reset",
 #      the server holds less than the file and none of its card numbers, and dlpgate
 #      reports a credit_card finding with verdict reset;
@@ -176,6 +177,24 @@ run_test() {
     log "PASS: benign upload of $(stat -c %s "$work/benign.txt") bytes arrived byte for byte"
   else
     log "FAIL: benign upload (curl: $(cat "$work/curl-benign.err"); server has $(stat -c %s "$work/srv/benign.txt" 2>/dev/null || echo 0) bytes)"
+    failed=1
+  fi
+
+  # 1b. a reload (SIGHUP) in the middle of a slow upload drops nothing of it.
+  local before_reload
+  before_reload=$(grep -c "reloaded" "$work/dlpgate.err" || true)
+  ip netns exec "$NS_C" curl -sS --max-time 60 --limit-rate 100k -H 'Expect:' --data-binary @"$work/benign.txt" \
+      "http://$IP_S:$PORT/slow.txt" >"$work/curl-slow.out" 2>"$work/curl-slow.err" &
+  local slow_pid=$!
+  sleep 1
+  kill -HUP "$(cat "$work/dlpgate.pid")"
+  local slow_rc=0
+  wait "$slow_pid" || slow_rc=$?
+  if [ "$slow_rc" -eq 0 ] && cmp -s "$work/benign.txt" "$work/srv/slow.txt" &&
+     [ "$(grep -c "reloaded" "$work/dlpgate.err" || true)" -gt "$before_reload" ]; then
+    log "PASS: reload during a 3 s upload: $(grep "reloaded" "$work/dlpgate.err" | tail -1 | cut -c1-90)...; the upload arrived byte for byte"
+  else
+    log "FAIL: reload during an upload (curl exit $slow_rc: $(cat "$work/curl-slow.err"); $(tail -2 "$work/dlpgate.err"))"
     failed=1
   fi
 
