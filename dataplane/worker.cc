@@ -343,16 +343,7 @@ void Worker::report(const inspectors::Report& r) {
   f.meta = r.meta;
   add_flow_meta(f);
   f.reasons = r.reasons;
-  if (enforcement_ != nullptr) {
-    const ActionRule* rule = nullptr;
-    f.verdict = enforcement_->decide(f.category, f.detector, f.confidence, f.src_ip, &rule);
-    if (f.verdict != Verdict::pass) {
-      f.reasons.push_back(std::string("inline verdict ") + std::string(verdict_name(f.verdict)) +
-                          (rule ? " by action rule at " + rule->source
-                                : std::string(" by management-plane enforcement for this source")));
-      apply_verdict(*current_flow_, f.verdict);
-    }
-  }
+  judge_finding(f);
   ++counters_.reports;
   ++counters_.findings;
   push(std::move(f));
@@ -388,16 +379,7 @@ void Worker::emit_edm(ContentSlot& slot) {
     for (const auto& c : hit.columns) cols += (cols.empty() ? "" : ", ") + c;
     f.reasons.push_back(std::to_string(hit.fields) + " fields of one indexed row (" + cols +
                         ") within " + std::to_string(cfg_.edm_config.window) + " bytes");
-    if (enforcement_ != nullptr) {
-      const ActionRule* rule = nullptr;
-      f.verdict = enforcement_->decide(f.category, f.detector, f.confidence, f.src_ip, &rule);
-      if (f.verdict != Verdict::pass) {
-        f.reasons.push_back(std::string("inline verdict ") + std::string(verdict_name(f.verdict)) +
-                            (rule ? " by action rule at " + rule->source
-                                  : std::string(" by management-plane enforcement for this source")));
-        if (current_flow_ != nullptr) apply_verdict(*current_flow_, f.verdict);
-      }
-    }
+    judge_finding(f);
     ++counters_.edm_matches;
     ++counters_.findings;
     push(std::move(f));
@@ -422,18 +404,21 @@ void Worker::emit(ContentSlot& slot) {
     f.reasons.push_back(std::to_string(hit->count) + (hit->count == 1 ? " match" : " matches") +
                         " in one " + std::string(inspectors::app_name(slot.meta.app)) +
                         " content stream");
-    if (enforcement_ != nullptr) {
-      const ActionRule* rule = nullptr;
-      f.verdict = enforcement_->decide(det.category, det.id, hit->confidence, slot.src, &rule);
-      if (f.verdict != Verdict::pass) {
-        f.reasons.push_back(std::string("inline verdict ") + std::string(verdict_name(f.verdict)) +
-                            (rule ? " by action rule at " + rule->source
-                                  : std::string(" by management-plane enforcement for this source")));
-      }
-    }
+    judge_finding(f);  // the stream's verdict is already applied (judge())
     ++counters_.findings;
     push(std::move(f));
   }
+}
+
+void Worker::judge_finding(Finding& f) {
+  if (enforcement_ == nullptr) return;
+  const ActionRule* rule = nullptr;
+  f.verdict = enforcement_->decide(f.category, f.detector, f.confidence, f.src_ip, &rule);
+  if (f.verdict == Verdict::pass) return;
+  f.reasons.push_back(std::string("inline verdict ") + std::string(verdict_name(f.verdict)) +
+                      (rule ? " by action rule at " + rule->source
+                            : std::string(" by management-plane enforcement for this source")));
+  if (current_flow_ != nullptr) apply_verdict(*current_flow_, f.verdict);
 }
 
 void Worker::push(Finding&& f) {

@@ -172,6 +172,9 @@ class Worker final : public FlowEvents, public StreamSink, public inspectors::Co
   void emit_edm(ContentSlot& slot);
   Finding make_finding(const ContentSlot& slot, std::uint64_t ts_ns);
   void add_flow_meta(Finding& f) const;
+  // Inline: the verdict this finding earns (action rules, then per-source enforcement),
+  // with its reason, applied to the flow being inspected.
+  void judge_finding(Finding& f);
   void push(Finding&& f);
   // Inline: the hits of `slot` (or an inspector report) against the enforcement snapshot.
   void judge(ContentSlot& slot);

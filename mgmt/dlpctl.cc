@@ -1,5 +1,7 @@
 #include "mgmt/dlpctl.h"
 
+#include "common/dlp/file.h"
+
 #include <boost/program_options.hpp>
 
 #include <cstdlib>
@@ -25,14 +27,6 @@ struct Common {
   std::size_t limit = 0;
 };
 
-bool read_file(const std::string& path, std::string& text) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return false;
-  std::stringstream ss;
-  ss << in.rdbuf();
-  text = ss.str();
-  return true;
-}
 
 std::string str(const json& j, const char* key) {
   const auto it = j.find(key);

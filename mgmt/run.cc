@@ -21,6 +21,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/dlp/file.h"
 #include "dataplane/dpdk/engine.h"
 #include "inspectors/inspector.h"
 #include "mgmt/analyzer.h"
@@ -128,14 +129,6 @@ void write_atomically(const std::string& path, const std::string& text) {
 }
 
 
-std::string read_file(const std::string& path, bool& ok) {
-  std::ifstream in(path, std::ios::binary);
-  ok = static_cast<bool>(in);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 struct PolicyState {
   std::optional<Policy> policy;
   std::string note;  // where it came from, for messages
@@ -150,9 +143,8 @@ Result<PolicyState> sync_policy(const RunConfig& cfg, Store* store, const Caller
   PolicyState st;
   std::optional<Policy> from_file;
   if (!cfg.policy_path.empty()) {
-    bool ok = false;
-    const std::string text = read_file(cfg.policy_path, ok);
-    if (!ok) return make_error(cfg.policy_path + ": cannot read the policy file");
+    std::string text;
+    if (!read_file(cfg.policy_path, text)) return make_error(cfg.policy_path + ": cannot read the policy file");
     auto p = Policy::parse(text, cfg.policy_path);
     if (!p) return p.error();
     from_file = std::move(*p);

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "common/dlp/file.h"
 #include "mgmt/detector_tools.h"
 #include "mgmt/dlpctl.h"
 #include "mgmt/edm_tools.h"
@@ -107,14 +108,6 @@ int cmd_detectors(const std::vector<std::string>& args) {
 }
 
 
-bool read_whole_file(const std::string& path, std::string& text) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return false;
-  std::stringstream ss;
-  ss << in.rdbuf();
-  text = ss.str();
-  return true;
-}
 
 int cmd_edm(const std::vector<std::string>& args) {
   if (args.empty()) {
@@ -163,7 +156,7 @@ int cmd_edm(const std::vector<std::string>& args) {
       std::cerr << "dlpctl edm test: give INDEX and --text or one FILE\n";
       return 2;
     }
-    if (!have_text && !read_whole_file(files[1], text)) {
+    if (!have_text && !dlp::read_file(files[1], text)) {
       std::cerr << "dlpctl edm test: cannot read " << files[1] << "\n";
       return 2;
     }
