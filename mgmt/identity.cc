@@ -140,6 +140,23 @@ const Identity* IdentityTable::lookup(const dataplane::IpAddr& ip, std::uint64_t
   return best ? &best->who : nullptr;
 }
 
+bool IdentityTable::holds_open(const dataplane::IpAddr& ip, const std::string& user,
+                               std::uint64_t ts_ns, IdentitySource source) const {
+  auto it = by_ip_.find(ip);
+  if (it == by_ip_.end()) return false;
+  const auto& v = it->second;
+  auto pos = std::upper_bound(v.begin(), v.end(), ts_ns,
+                              [](std::uint64_t t, const Binding& x) { return t < x.start_ns; });
+  while (pos != v.begin()) {
+    --pos;
+    // The latest-started binding of this source covering ts is the one lookup would rank.
+    if (pos->source == source && ts_ns < pos->end_ns) {
+      return pos->who.user == user && pos->end_ns == kForever;
+    }
+  }
+  return false;
+}
+
 bool IdentityTable::end(const dataplane::IpAddr& ip, const std::string& user,
                         std::uint64_t end_ns, IdentitySource source) {
   auto it = by_ip_.find(ip);

@@ -29,6 +29,16 @@ struct Identity {
 // same moment, the strongest source wins (a logon session names the person at the
 // keyboard; a DHCP lease names the device's owner; a static row is a default); within a
 // source the binding that started last wins (the address was reassigned).
+//
+// The live sources (identity_live.h) rank the same way: a RADIUS accounting session that
+// names a user is a `session`; one that names only a device (Calling-Station-Id, MAC
+// authentication) binds the device's owner as `dhcp`; syslog DHCPACKs are `dhcp` and
+// logon events over syslog are `session`. A file import and a live message of the same
+// kind are therefore indistinguishable to lookup.
+//
+// The user named in-band by the flow itself (HTTP Basic auth, SMTP AUTH, FTP USER) is not a
+// binding: attributed_user() (finding_json.h) falls back to it only when this table has
+// nobody for the address at that moment.
 enum class IdentitySource : std::uint8_t { static_map = 1, dhcp = 2, session = 3 };
 
 class IdentityTable {
@@ -50,6 +60,10 @@ class IdentityTable {
            IdentitySource source);
   // The binding in force at `ts_ns`: the strongest source, then the one that started last.
   const Identity* lookup(const dataplane::IpAddr& ip, std::uint64_t ts_ns) const;
+  // Whether the binding of `source` in force at `ts_ns` is `user`'s and open-ended, so a
+  // repeated announcement (a DHCP renewal, a retransmitted RADIUS Start) has nothing to add.
+  bool holds_open(const dataplane::IpAddr& ip, const std::string& user, std::uint64_t ts_ns,
+                  IdentitySource source) const;
   std::size_t size() const { return count_; }
 
   // Every binding, by address then start (for the store and `dlpctl identity list`).

@@ -7,6 +7,7 @@
 #include <regex>
 #include <sstream>
 #include <vector>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
@@ -46,9 +47,28 @@ std::string at(const std::string& origin, int line) { return origin + ":" + std:
 std::string normalise_device(const std::string& device) {
   std::string d = trim(device);
   for (char& c : d) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  // MACs: 00-16-3E-01-02-03 and 00:16:3e:01:02:03 are the same device.
-  if (d.size() == 17 && (d[2] == '-' || d[2] == ':')) {
-    for (std::size_t i = 2; i < 17; i += 3) d[i] = ':';
+  // A MAC is twelve hex digits, alone or in pairs (00-16-3e-.., 00:16:3e:..) or in groups
+  // of four (0016.3e01.0203, Cisco): all become 00:16:3e:01:02:03.
+  const bool pairs = d.size() == 17 && (d[2] == '-' || d[2] == ':');
+  const bool quads = d.size() == 14 && d[4] == '.' && d[9] == '.';
+  if (pairs || quads || d.size() == 12) {
+    std::string hex;
+    for (std::size_t i = 0; i < d.size(); ++i) {
+      const bool sep_here = pairs ? i % 3 == 2 : quads ? i % 5 == 4 : false;
+      if (sep_here) {
+        if (d[i] != d[pairs ? 2 : 4]) return d;  // mixed separators: not a MAC
+      } else if (std::isxdigit(static_cast<unsigned char>(d[i]))) {
+        hex += d[i];
+      } else {
+        return d;  // a host name
+      }
+    }
+    std::string mac;
+    for (std::size_t i = 0; i < 12; i += 2) {
+      if (i) mac += ':';
+      mac.append(hex, i, 2);
+    }
+    return mac;
   }
   return d;
 }
@@ -57,7 +77,7 @@ bool parse_iso8601(const std::string& t, std::uint64_t& ns) {
   static const std::regex re(
       R"(^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(\.(\d{1,9}))?(Z|([+-])(\d{2}):?(\d{2}))?$)");
   std::smatch m;
-  if (!std::regex_match(t, m, re)) return false;
+  if (t.size() > 40 || !std::regex_match(t, m, re)) return false;  // the longest form is 35
   const int mo = std::stoi(m[2]), d = std::stoi(m[3]), h = std::stoi(m[4]), mi = std::stoi(m[5]),
             s = std::stoi(m[6]);
   if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60) return false;
@@ -216,40 +236,24 @@ Result<ImportStats> import_dhcp_syslog(IdentityTable& ids, const Directory& dir,
 }
 
 Result<ImportStats> import_dhcp_syslog_text(IdentityTable& ids, const Directory& dir,
-                                const std::string& text_in, const std::string& path, int year) {
-  const std::string* text = &text_in;
-  static const std::regex stamp(R"(^([A-Z][a-z]{2})\s+(\d{1,2})\s+(\d{2}):(\d{2}):(\d{2})\s)");
-  static const std::regex dhcpd(R"(DHCPACK on (\S+) to (\S+)(?: \(([^)]*)\))?)");
-  static const std::regex dnsmasq(R"(DHCPACK\([^)]*\) (\S+) (\S+)(?: (\S+))?)");
-  static const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                  "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+                                const std::string& text, const std::string& path, int year) {
   ImportStats st;
-  std::istringstream in(*text);
+  std::istringstream in(text);
   std::string line;
   int n = 0;
   while (std::getline(in, line)) {
     ++n;
     if (line.find("DHCPACK") == std::string::npos) continue;  // other DHCP chatter
-    std::smatch ts, m;
-    if (!std::regex_search(line, ts, stamp)) return make_error(at(path, n) + "no syslog time stamp");
-    const auto mon = std::find(std::begin(kMonths), std::end(kMonths), ts[1].str()) - std::begin(kMonths);
-    if (mon == 12) return make_error(at(path, n) + "bad month '" + ts[1].str() + "'");
-    const std::uint64_t t = utc_ns(year, static_cast<int>(mon) + 1, std::stoi(ts[2]), std::stoi(ts[3]),
-                                   std::stoi(ts[4]), std::stoi(ts[5]));
-    if (!std::regex_search(line, m, dhcpd) && !std::regex_search(line, m, dnsmasq)) {
-      return make_error(at(path, n) + "DHCPACK line in neither dhcpd nor dnsmasq form");
+    std::uint64_t t = 0;
+    std::size_t stamp_len = 0;
+    std::string why;
+    if (!parse_syslog_stamp(line, year, t, stamp_len, why)) return make_error(at(path, n) + why);
+    DhcpAck ack;
+    switch (parse_dhcp_ack(line, ack, why)) {
+      case MessageParse::malformed: return make_error(at(path, n) + why);
+      case MessageParse::other: continue;
+      case MessageParse::ok: apply_dhcp_ack(ids, dir, ack, t, st); break;
     }
-    dataplane::IpAddr ip;
-    if (!parse_ip(m[1], ip)) return make_error(at(path, n) + "not an IP address: '" + m[1].str() + "'");
-    const Identity* who = dir.owner(m[2]);
-    if (who == nullptr && m[3].matched) who = dir.owner(m[3]);
-    if (who == nullptr) {
-      ++st.unowned;
-      continue;
-    }
-    // Open-ended: the latest binding of the address wins until the next ACK.
-    ids.bind(ip, *who, t, IdentityTable::kForever, IdentitySource::dhcp);
-    ++st.bindings;
   }
   return st;
 }
@@ -262,38 +266,221 @@ Result<ImportStats> import_logon_events(IdentityTable& ids, const Directory& dir
 }
 
 Result<ImportStats> import_logon_events_text(IdentityTable& ids, const Directory& dir,
-                                const std::string& text_in, const std::string& path) {
-  const std::string* text = &text_in;
+                                const std::string& text, const std::string& path) {
   ImportStats st;
-  std::istringstream in(*text);
+  std::istringstream in(text);
   std::string line;
   int n = 0;
   while (std::getline(in, line)) {
     ++n;
     line = trim(line);
     if (line.empty()) continue;
-    nlohmann::json j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
-    if (j.is_discarded() || !j.is_object()) return make_error(at(path, n) + "not a JSON object");
-    const int id = j.value("EventID", 0);
-    if (id != 4624 && id != 4634) continue;
-    const std::string when = j.value("TimeCreated", "");
-    std::string user = j.value("TargetUserName", "");
-    const std::string addr = j.value("IpAddress", "");
-    std::uint64_t t = 0;
-    if (!parse_iso8601(when, t)) return make_error(at(path, n) + "bad TimeCreated '" + when + "'");
-    if (const auto bs = user.find('\\'); bs != std::string::npos) user = user.substr(bs + 1);  // DOMAIN\\user
-    dataplane::IpAddr ip;
-    if (user.empty() || user.back() == '$' || !parse_ip(addr, ip)) continue;  // machine accounts, local logons
-    if (id == 4624) {
-      ids.bind(ip, Identity{user, dir.department(user)}, t, IdentityTable::kForever,
-               IdentitySource::session);
-      ++st.bindings;
-    } else if (ids.end(ip, user, t, IdentitySource::session)) {
-      ++st.ended;
+    LogonEvent ev;
+    std::string why;
+    switch (parse_logon_event(line, ev, why)) {
+      case MessageParse::malformed: return make_error(at(path, n) + why);
+      case MessageParse::other: continue;
+      case MessageParse::ok: apply_logon_event(ids, dir, ev, st); break;
     }
   }
   return st;
 }
+
+namespace {
+
+bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f'; }
+
+// The run of non-space characters at `pos` (empty if there is none); `pos` moves past it.
+std::string_view token(std::string_view s, std::size_t& pos) {
+  const std::size_t b = pos;
+  while (pos < s.size() && !is_space(s[pos])) ++pos;
+  return s.substr(b, pos - b);
+}
+
+bool skip(std::string_view s, std::size_t& pos, std::string_view lit) {
+  if (s.substr(pos, lit.size()) != lit) return false;
+  pos += lit.size();
+  return true;
+}
+
+// dhcpd, after "DHCPACK": " on IP to MAC" and optionally " (HOST)".
+bool dhcpd_form(std::string_view s, std::size_t pos, std::string_view& ip, std::string_view& mac,
+                std::string_view& host) {
+  if (!skip(s, pos, " on ")) return false;
+  ip = token(s, pos);
+  if (ip.empty() || !skip(s, pos, " to ")) return false;
+  mac = token(s, pos);
+  if (mac.empty()) return false;
+  host = {};
+  if (skip(s, pos, " (")) {
+    const std::size_t close = s.find(')', pos);
+    if (close != std::string_view::npos) host = s.substr(pos, close - pos);
+  }
+  return true;
+}
+
+// dnsmasq, after "DHCPACK": "(IF) IP MAC" and optionally " HOST".
+bool dnsmasq_form(std::string_view s, std::size_t pos, std::string_view& ip, std::string_view& mac,
+                  std::string_view& host) {
+  if (!skip(s, pos, "(")) return false;
+  const std::size_t close = s.find(')', pos);
+  if (close == std::string_view::npos) return false;
+  pos = close + 1;
+  if (!skip(s, pos, " ")) return false;
+  ip = token(s, pos);
+  if (ip.empty() || !skip(s, pos, " ")) return false;
+  mac = token(s, pos);
+  if (mac.empty()) return false;
+  host = {};
+  if (skip(s, pos, " ")) host = token(s, pos);
+  return true;
+}
+
+// A string member, or "" if it is absent or not a string (a hostile or odd event must not
+// throw out of the parser).
+std::string str_member(const nlohmann::json& j, const char* name) {
+  const auto it = j.find(name);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+// EventID as a number or as a string of digits (forwarders write either); 0 otherwise.
+long event_id(const nlohmann::json& j) {
+  const auto it = j.find("EventID");
+  if (it == j.end()) return 0;
+  if (it->is_number_integer()) return it->get<long>();
+  if (it->is_string()) {
+    const std::string& v = it->get_ref<const std::string&>();
+    if (v.empty() || v.size() > 9 || !std::all_of(v.begin(), v.end(), ::isdigit)) return 0;
+    return std::stol(v);
+  }
+  return 0;
+}
+
+}  // namespace
+
+MessageParse parse_dhcp_ack(std::string_view text, DhcpAck& out, std::string& why) {
+  static constexpr std::string_view kAck = "DHCPACK";
+  std::size_t at_ack = text.find(kAck);
+  if (at_ack == std::string_view::npos) return MessageParse::other;
+  std::string_view ip, mac, host;
+  bool found = false;
+  // The first DHCPACK in dhcpd form, else the first in dnsmasq form.
+  for (auto form : {dhcpd_form, dnsmasq_form}) {
+    for (std::size_t p = at_ack; !found && p != std::string_view::npos; p = text.find(kAck, p + 1)) {
+      found = form(text, p + kAck.size(), ip, mac, host);
+    }
+    if (found) break;
+  }
+  if (!found) {
+    why = "DHCPACK line in neither dhcpd nor dnsmasq form";
+    return MessageParse::malformed;
+  }
+  if (!parse_ip(std::string(ip), out.ip)) {
+    why = "not an IP address: '" + std::string(ip) + "'";
+    return MessageParse::malformed;
+  }
+  out.mac = std::string(mac);
+  out.host = std::string(host);
+  return MessageParse::ok;
+}
+
+void apply_dhcp_ack(IdentityTable& ids, const Directory& dir, const DhcpAck& ack,
+                    std::uint64_t t_ns, ImportStats& st) {
+  const Identity* who = dir.owner(ack.mac);
+  if (who == nullptr && !ack.host.empty()) who = dir.owner(ack.host);
+  if (who == nullptr) {
+    ++st.unowned;
+    return;
+  }
+  if (ids.holds_open(ack.ip, who->user, t_ns, IdentitySource::dhcp)) {
+    ++st.renewed;
+    return;
+  }
+  // Open-ended: the latest binding of the address wins until the next ACK.
+  ids.bind(ack.ip, *who, t_ns, IdentityTable::kForever, IdentitySource::dhcp);
+  ++st.bindings;
+}
+
+MessageParse parse_logon_event(std::string_view text, LogonEvent& out, std::string& why) {
+  const nlohmann::json j = nlohmann::json::parse(text.begin(), text.end(), nullptr,
+                                                 /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object()) {
+    why = "not a JSON object";
+    return MessageParse::malformed;
+  }
+  const long id = event_id(j);
+  if (id != 4624 && id != 4634) return MessageParse::other;
+  const std::string when = str_member(j, "TimeCreated");
+  if (!parse_iso8601(when, out.t_ns)) {
+    why = "bad TimeCreated '" + when + "'";
+    return MessageParse::malformed;
+  }
+  std::string user = str_member(j, "TargetUserName");
+  if (const auto bs = user.find('\\'); bs != std::string::npos) user = user.substr(bs + 1);  // DOMAIN\\user
+  // Machine accounts and logons without a network address name nobody at an address.
+  if (user.empty() || user.back() == '$' || !parse_ip(str_member(j, "IpAddress"), out.ip)) {
+    return MessageParse::other;
+  }
+  out.logon = id == 4624;
+  out.user = std::move(user);
+  return MessageParse::ok;
+}
+
+void apply_logon_event(IdentityTable& ids, const Directory& dir, const LogonEvent& ev,
+                       ImportStats& st) {
+  if (ev.logon) {
+    ids.bind(ev.ip, Identity{ev.user, dir.department(ev.user)}, ev.t_ns, IdentityTable::kForever,
+             IdentitySource::session);
+    ++st.bindings;
+  } else if (ids.end(ev.ip, ev.user, ev.t_ns, IdentitySource::session)) {
+    ++st.ended;
+  }
+}
+
+bool parse_syslog_stamp(std::string_view text, int year, std::uint64_t& ns,
+                        std::size_t& length, std::string& why) {
+  static constexpr std::string_view kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                                 "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  auto digits = [&](std::size_t& p, std::size_t min, std::size_t max, int& v) {
+    const std::size_t b = p;
+    v = 0;
+    while (p < text.size() && p - b < max && std::isdigit(static_cast<unsigned char>(text[p]))) {
+      v = v * 10 + (text[p++] - '0');
+    }
+    return p - b >= min;
+  };
+  auto spaces = [&](std::size_t& p) {
+    const std::size_t b = p;
+    while (p < text.size() && (text[p] == ' ' || text[p] == '\t')) ++p;
+    return p > b;
+  };
+  why = "no syslog time stamp";
+  if (text.size() < 15) return false;
+  const std::string_view mon = text.substr(0, 3);
+  if (!std::isupper(static_cast<unsigned char>(mon[0])) || !std::islower(static_cast<unsigned char>(mon[1])) ||
+      !std::islower(static_cast<unsigned char>(mon[2]))) {
+    return false;
+  }
+  std::size_t p = 3;
+  int d = 0, h = 0, mi = 0, s = 0;
+  if (!spaces(p) || !digits(p, 1, 2, d) || !spaces(p) || !digits(p, 2, 2, h) || !skip(text, p, ":") ||
+      !digits(p, 2, 2, mi) || !skip(text, p, ":") || !digits(p, 2, 2, s) || !spaces(p)) {
+    return false;
+  }
+  const auto m = std::find(std::begin(kMonths), std::end(kMonths), mon) - std::begin(kMonths);
+  if (m == 12) {
+    why = "bad month '" + std::string(mon) + "'";
+    return false;
+  }
+  if (d < 1 || d > 31 || h > 23 || mi > 59 || s > 60) {
+    why = "bad syslog time stamp '" + std::string(text.substr(0, p - 1)) + "'";
+    return false;
+  }
+  ns = utc_ns(year, static_cast<int>(m) + 1, d, h, mi, s);
+  length = p;
+  return true;
+}
+
 
 bool looks_like_lease_file(const std::string& text) {
   std::istringstream in(text);

@@ -138,6 +138,97 @@ TEST_F(IdentityImportTest, LogonSessionsOutrankLeasesAndEndAtLogoff) {
   EXPECT_EQ(bad.error().message.substr(bad.error().message.size() - 27), "bad TimeCreated 'yesterday'");
 }
 
+TEST_F(IdentityImportTest, MacSpellingsNameOneDevice) {
+  EXPECT_EQ(normalise_device("00-16-3E-01-01-01"), "00:16:3e:01:01:01");
+  EXPECT_EQ(normalise_device("00163E010101"), "00:16:3e:01:01:01");
+  EXPECT_EQ(normalise_device("0016.3e01.0101"), "00:16:3e:01:01:01");
+  EXPECT_EQ(normalise_device(" Alice-Laptop "), "alice-laptop");
+  EXPECT_EQ(normalise_device("00-16-3e:01-01-01"), "00-16-3e:01-01-01");  // mixed: left alone
+  EXPECT_EQ(normalise_device("workstation1"), "workstation1");            // 12 chars, not hex
+  ASSERT_NE(directory_.owner("00163e030303"), nullptr);
+  EXPECT_EQ(directory_.owner("0016.3e03.0303")->user, "carol");
+}
+
+TEST_F(IdentityImportTest, DhcpAckParserReadsBothFormsAnywhereInAMessage) {
+  DhcpAck a;
+  std::string why;
+  ASSERT_EQ(parse_dhcp_ack("dhcpd[811]: DHCPACK on 10.0.0.7 to 00:16:3e:01:01:01 (alice-laptop) via eth1", a, why),
+            MessageParse::ok);
+  EXPECT_EQ(a.ip, ip("10.0.0.7"));
+  EXPECT_EQ(a.mac, "00:16:3e:01:01:01");
+  EXPECT_EQ(a.host, "alice-laptop");
+  ASSERT_EQ(parse_dhcp_ack("DHCPACK on 10.0.0.8 to 00:16:3e:01:01:02 via eth1", a, why), MessageParse::ok);
+  EXPECT_EQ(a.host, "");
+  ASSERT_EQ(parse_dhcp_ack("dnsmasq-dhcp[90]: DHCPACK(br0) 2001:db8::5 00:16:3e:03:03:03 carol-mac", a, why),
+            MessageParse::ok);
+  EXPECT_EQ(a.ip, ip("2001:db8::5"));
+  EXPECT_EQ(a.mac, "00:16:3e:03:03:03");
+  EXPECT_EQ(a.host, "carol-mac");
+  EXPECT_EQ(parse_dhcp_ack("DHCPREQUEST for 10.0.0.7 from 00:16:3e:01:01:01", a, why), MessageParse::other);
+  EXPECT_EQ(parse_dhcp_ack("DHCPACK somewhere", a, why), MessageParse::malformed);
+  EXPECT_EQ(why, "DHCPACK line in neither dhcpd nor dnsmasq form");
+  EXPECT_EQ(parse_dhcp_ack("DHCPACK on 10.0.0.300 to aa via x", a, why), MessageParse::malformed);
+  EXPECT_EQ(why, "not an IP address: '10.0.0.300'");
+  // A very long token is read without recursion.
+  const std::string longtok = "DHCPACK on " + std::string(200000, 'x') + " to y";
+  EXPECT_EQ(parse_dhcp_ack(longtok, a, why), MessageParse::malformed);
+}
+
+TEST_F(IdentityImportTest, RenewalsByTheSameOwnerAddNoBinding) {
+  IdentityTable ids;
+  auto r = import_dhcp_syslog(ids, directory_, file("renew.log",
+      "Mar  4 08:00:00 gw dhcpd[1]: DHCPACK on 10.0.0.7 to 00:16:3e:01:01:01 via eth0\n"
+      "Mar  4 20:00:00 gw dhcpd[1]: DHCPACK on 10.0.0.7 to 00:16:3e:01:01:01 via eth0\n"
+      "Mar  5 08:00:00 gw dhcpd[1]: DHCPACK on 10.0.0.7 to 00:16:3e:03:03:03 via eth0\n"
+      "Mar  5 20:00:00 gw dhcpd[1]: DHCPACK on 10.0.0.7 to 00:16:3e:01:01:01 via eth0\n"), 2024);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->bindings, 3u);
+  EXPECT_EQ(r->renewed, 1u);
+  EXPECT_EQ(ids.size(), 3u);
+  EXPECT_EQ(who(ids, "10.0.0.7", "2024-03-04T21:00:00Z"), "alice/finance");
+  EXPECT_EQ(who(ids, "10.0.0.7", "2024-03-05T19:59:59Z"), "carol/hr");
+  EXPECT_EQ(who(ids, "10.0.0.7", "2024-03-05T20:00:00Z"), "alice/finance");
+}
+
+TEST_F(IdentityImportTest, LogonParserNeverThrowsOnOddTypes) {
+  LogonEvent ev;
+  std::string why;
+  ASSERT_EQ(parse_logon_event(R"({"EventID":"4624","TimeCreated":"2024-03-04T09:00:00Z","TargetUserName":"CORP\\bob","IpAddress":"10.0.0.20"})",
+                              ev, why),
+            MessageParse::ok);
+  EXPECT_TRUE(ev.logon);
+  EXPECT_EQ(ev.user, "bob");
+  EXPECT_EQ(ev.ip, ip("10.0.0.20"));
+  EXPECT_EQ(ev.t_ns, t("2024-03-04T09:00:00Z"));
+  EXPECT_EQ(parse_logon_event(R"({"EventID":4634,"TimeCreated":12,"TargetUserName":"bob"})", ev, why),
+            MessageParse::malformed);
+  EXPECT_EQ(why, "bad TimeCreated ''");
+  EXPECT_EQ(parse_logon_event(R"({"EventID":4624,"TimeCreated":"2024-03-04T09:00:00Z","TargetUserName":["x"],"IpAddress":"10.0.0.20"})",
+                              ev, why),
+            MessageParse::other);
+  EXPECT_EQ(parse_logon_event(R"({"EventID":{"a":1}})", ev, why), MessageParse::other);
+  EXPECT_EQ(parse_logon_event(R"([4624])", ev, why), MessageParse::malformed);
+  EXPECT_EQ(parse_logon_event("{\"EventID\":4624", ev, why), MessageParse::malformed);
+  EXPECT_EQ(why, "not a JSON object");
+}
+
+TEST_F(IdentityImportTest, SyslogStampAtTheStartOfALine) {
+  std::uint64_t ns = 0;
+  std::size_t len = 0;
+  std::string why;
+  ASSERT_TRUE(parse_syslog_stamp("Mar  4 08:00:01 gw dhcpd: x", 2024, ns, len, why));
+  EXPECT_EQ(ns, t("2024-03-04T08:00:01Z"));
+  EXPECT_EQ(len, 16u);
+  ASSERT_TRUE(parse_syslog_stamp("Dec 31 23:59:59 h", 2023, ns, len, why));
+  EXPECT_EQ(ns, t("2023-12-31T23:59:59Z"));
+  EXPECT_FALSE(parse_syslog_stamp("Foo  4 08:00:01 gw", 2024, ns, len, why));
+  EXPECT_EQ(why, "bad month 'Foo'");
+  EXPECT_FALSE(parse_syslog_stamp("Mar 44 08:00:01 gw", 2024, ns, len, why));
+  EXPECT_EQ(why, "bad syslog time stamp 'Mar 44 08:00:01'");
+  EXPECT_FALSE(parse_syslog_stamp("2024-03-04T08:00:01Z gw", 2024, ns, len, why));
+  EXPECT_EQ(why, "no syslog time stamp");
+}
+
 TEST_F(IdentityImportTest, Iso8601Forms) {
   std::uint64_t a = 0, b = 0;
   ASSERT_TRUE(parse_iso8601("2024-03-04T10:00:00+01:00", a));
