@@ -77,7 +77,8 @@ class InlinePcap : public ::testing::Test {
     w->close();
   }
 
-  Outcome run(const std::string& actions, const std::string& extra = "", int workers = 1) {
+  // dlpgate.yaml: in.pcap in by the inside port, everything out into out0/out1.pcap.
+  void write_config(const std::string& actions, const std::string& extra = "", int workers = 1) {
     write_capture("empty.pcap", {});
     std::ofstream cfg(path("dlpgate.yaml"));
     cfg << "dataplane:\n"
@@ -90,7 +91,10 @@ class InlinePcap : public ::testing::Test {
         << "stats: " << path("stats.json") << "\n"
         << "store: " << path("dlpgate.db") << "\n"
         << "control: { socket: " << path("ctl.sock") << " }\n";
-    cfg.close();
+  }
+
+  Outcome run(const std::string& actions, const std::string& extra = "", int workers = 1) {
+    write_config(actions, extra, workers);
     const std::string cmd = dlpgate_ + " run --config " + path("dlpgate.yaml") +
                             " --until-idle 1500 --max-seconds 60 >" + path("stdout") + " 2>" + path("stderr");
     Outcome r;
@@ -345,19 +349,7 @@ TEST_F(InlinePcap, BadConfigurationIsRefusedWithFileAndLine) {
 TEST_F(InlinePcap, DaemonIsRunThroughDlpctlAndLeavesItsRecordInTheStore) {
   const Traffic t = make_traffic();
   write_capture("in.pcap", t.all);
-  write_capture("empty.pcap", {});
-  {
-    std::ofstream cfg(path("dlpgate.yaml"));
-    cfg << "dataplane:\n"
-        << "  eal: [\"--no-huge\", \"-m\", \"256\", \"--no-pci\", \"--no-telemetry\",\n"
-        << "        \"--vdev=net_pcap0,rx_pcap=" << path("in.pcap") << ",tx_pcap=" << path("out0.pcap") << "\",\n"
-        << "        \"--vdev=net_pcap1,rx_pcap=" << path("empty.pcap") << ",tx_pcap=" << path("out1.pcap") << "\"]\n"
-        << "  inside_port: 0\n  outside_port: 1\n  workers: 1\n  mempool_mbufs: 4095\n"
-        << "actions:\n  - { category: credit_card, verdict: reset }\n"
-        << "findings: " << path("findings.jsonl") << "\n"
-        << "store: " << path("dlpgate.db") << "\n"
-        << "control: { socket: " << path("ctl.sock") << " }\n";
-  }
+  write_config("  - { category: credit_card, verdict: reset }\n");
   const std::string cmd = dlpgate_ + " run --config " + path("dlpgate.yaml") + " --max-seconds 60 >" +
                           path("stdout") + " 2>" + path("stderr") + " & echo $! >" + path("pid");
   ASSERT_EQ(std::system(cmd.c_str()), 0);
