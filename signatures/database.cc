@@ -148,6 +148,9 @@ Result<std::shared_ptr<const Database>> Database::compile(const DetectorSet& set
       unsigned max_width = info->max_width;
       const bool fixed = info->min_width == info->max_width && max_width != UINT_MAX && max_width > 0;
       std::free(info);  // allocated by Hyperscan's misc allocator, which is malloc
+      // A left extension widens the value: the history must hold it and so must the
+      // buffer it is rebuilt into.
+      if (max_width != UINT_MAX) max_width += d.extend_left.max;
       db->tail_width_ = std::max<std::size_t>(db->tail_width_, max_width == UINT_MAX ? 0 : max_width);
       if (max_width != UINT_MAX) det_width[di] = std::max<std::size_t>(det_width[di], max_width);
       if (max_width == UINT_MAX) {
@@ -159,7 +162,7 @@ Result<std::shared_ptr<const Database>> Database::compile(const DetectorSet& set
       }
       ids.push_back(static_cast<unsigned>(db->pattern_detector_.size()));
       db->pattern_detector_.push_back(di);
-      db->pattern_width_.push_back(fixed ? max_width : 0);
+      db->pattern_width_.push_back(fixed ? max_width - d.extend_left.max : 0);
       expressions.push_back(d.patterns[pi].c_str());
       flags.push_back(fixed ? 0u : kPatternFlags);
     }

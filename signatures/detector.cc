@@ -77,7 +77,8 @@ bool valid_id(const std::string& id) {
 const std::set<std::string> kDetectorKeys{
     "id",         "name",      "category",        "severity",    "patterns",  "validator",
     "mask",       "confidence", "min_count",      "context",     "require_context",
-    "entropy_min", "dictionary"};
+    "entropy_min", "dictionary", "extend_left"};
+const std::set<std::string> kExtendKeys{"class", "max"};
 const std::set<std::string> kContextKeys{"keywords", "detectors", "window"};
 // A window wider than this is almost certainly a typo (and would keep pending matches
 // alive for a whole stream).
@@ -303,10 +304,52 @@ Result<Detector> parse_detector(const Locator& loc, const YAML::Node& item, std:
     }
     d.entropy_min = e;
   }
+  if (has("extend_left")) {
+    const YAML::Node& n = fields["extend_left"];
+    if (!n.IsMap()) return loc.at(n, ctx + "'extend_left' must be a map with 'class' and 'max'");
+    for (const auto& kv : n) {
+      const std::string k = kv.first.IsScalar() ? kv.first.Scalar() : std::string();
+      if (!kExtendKeys.count(k)) return loc.at(kv.first, ctx + "unknown extend_left key '" + k + "' (class, max)");
+    }
+    if (!n["class"] || !n["max"]) return loc.at(n, ctx + "'extend_left' needs both 'class' and 'max'");
+    auto cls = scalar(loc, n["class"], "class");
+    if (!cls) return cls.error();
+    auto bytes = parse_byte_class(*cls);
+    if (!bytes) return loc.at(n["class"], ctx + "extend_left class: " + bytes.error().message);
+    auto mx = scalar(loc, n["max"], "max");
+    if (!mx) return mx.error();
+    char* end = nullptr;
+    const unsigned long m = std::strtoul(mx->c_str(), &end, 10);
+    if (mx->empty() || end != mx->c_str() + mx->size() || m == 0 || m > 128) {
+      return loc.at(n["max"], ctx + "bad extend_left max '" + *mx + "' (1..128 bytes)");
+    }
+    d.extend_left.bytes = *bytes;
+    d.extend_left.max = static_cast<std::uint32_t>(m);
+    d.extend_left.spec = *cls;
+  }
   return d;
 }
 
 }  // namespace
+
+Result<std::bitset<256>> parse_byte_class(std::string_view spec) {
+  std::bitset<256> out;
+  if (spec.empty()) return make_error("empty class");
+  for (std::size_t i = 0; i < spec.size(); ++i) {
+    const auto lo = static_cast<unsigned char>(spec[i]);
+    if (lo >= 0x80 || lo < 0x20) return make_error("only printable ASCII bytes and ranges such as a-z");
+    // "a-z" is a range; a '-' first or last is itself.
+    if (i + 2 < spec.size() && spec[i + 1] == '-') {
+      const auto hi = static_cast<unsigned char>(spec[i + 2]);
+      if (hi < lo || hi >= 0x80) return make_error(std::string("bad range ") + spec[i] + "-" + spec[i + 2]);
+      for (unsigned c = lo; c <= hi; ++c) out.set(c);
+      i += 2;
+    } else {
+      out.set(lo);
+    }
+  }
+  return out;
+}
 
 std::vector<std::string> dictionary_patterns(const std::vector<std::string>& terms) {
   auto word = [](char c) {

@@ -6,6 +6,7 @@
 //   auto builtin = dlp::signatures::builtin_detectors(); // the packs compiled in
 #pragma once
 
+#include <bitset>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -35,6 +36,29 @@ struct ContextRule {
   bool empty() const { return keywords.empty() && detectors.empty(); }
 };
 
+// Where a value starts before its pattern's match. Hyperscan finds an email address
+// thousands of times faster from its '@' than from the first letter of a local part that
+// could be any word of the text, so the pattern starts one byte before the '@' and the
+// scanner walks left over the local part's bytes. A walk longer than `max` means the
+// value is wider than the detector allows: the match is dropped.
+struct LeftExtension {
+  std::bitset<256> bytes;  // the class walked over
+  std::uint32_t max = 0;   // bytes at most; 0 = no extension
+  std::string spec;        // as written in the pack ("A-Za-z0-9._%+-"), for listings
+};
+
+// Move `from` left over bytes of the class, at most e.max of them, never before `lo` (the
+// first byte still available). False when the class goes on past e.max.
+template <class ByteAt>
+bool extend_left(const LeftExtension& e, std::uint64_t& from, std::uint64_t lo, ByteAt&& byte_at) {
+  std::uint32_t n = 0;
+  while (from > lo && n < e.max && e.bytes.test(static_cast<unsigned char>(byte_at(from - 1)))) {
+    --from;
+    ++n;
+  }
+  return !(n == e.max && from > lo && e.bytes.test(static_cast<unsigned char>(byte_at(from - 1))));
+}
+
 struct Detector {
   std::string id;        // stable, dotted: "pci.credit_card"
   std::string name;      // human: "Payment card number"
@@ -50,6 +74,7 @@ struct Detector {
   bool require_context = false; // report only matches with context inside the window
   double entropy_min = 0;       // bits per character the canonical value needs; 0 = any
   std::string dictionary;       // file the dictionary pattern came from, "" for none
+  LeftExtension extend_left;    // the value starts before the match (email local parts)
 };
 
 struct DetectorSet {
@@ -67,6 +92,8 @@ Result<DetectorSet> merge(std::vector<DetectorSet> sets);
 // A case-insensitive, word-bounded alternation of literal terms (one Hyperscan pattern per
 // chunk of terms): what a `dictionary:` file becomes. Terms are escaped, never regexes.
 std::vector<std::string> dictionary_patterns(const std::vector<std::string>& terms);
+// "A-Za-z0-9._%+-": ASCII bytes and ranges, a '-' first or last meaning itself.
+Result<std::bitset<256>> parse_byte_class(std::string_view spec);
 // The packs embedded in the binary at build time.
 const DetectorSet& builtin_detectors();
 

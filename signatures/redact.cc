@@ -29,6 +29,15 @@ int collect(unsigned id, unsigned long long from, unsigned long long to, unsigne
   return 0;
 }
 
+// The whole text is at hand: a value that starts before its match is widened here.
+bool widen(const Detector& d, std::string_view text, unsigned long long& from) {
+  if (d.extend_left.max == 0) return true;
+  std::uint64_t f = from;
+  if (!extend_left(d.extend_left, f, 0, [&](std::uint64_t pos) { return text[pos]; })) return false;
+  from = f;
+  return true;
+}
+
 }  // namespace
 
 Redactor::Redactor(std::shared_ptr<const Database> db) : db_(std::move(db)) {
@@ -51,6 +60,9 @@ std::string Redactor::redact(std::string_view text) {
     hs_scan_stream(stream, data, len, 0, scratch_, collect, &ctx);
     hs_close_stream(stream, scratch_, collect, &ctx);
   }
+  std::erase_if(spans, [&](Span& s) {
+    return s.to > text.size() || !widen(db_->detectors()[s.detector], text, s.from);
+  });
   // Leftmost first, longest first at the same start; overlapping spans are skipped.
   std::sort(spans.begin(), spans.end(), [](const Span& a, const Span& b) {
     return a.from != b.from ? a.from < b.from : a.to > b.to;
@@ -60,8 +72,8 @@ std::string Redactor::redact(std::string_view text) {
   unsigned long long pos = 0;
   std::string canonical;
   for (const Span& s : spans) {
-    if (s.from < pos || s.to > text.size()) continue;
     const Detector& d = db_->detectors()[s.detector];
+    if (s.from < pos || s.to > text.size()) continue;
     const std::string_view match = text.substr(s.from, s.to - s.from);
     if (!d.validator.empty()) {
       ValidatorFn fn = find_validator(d.validator);

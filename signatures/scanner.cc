@@ -237,6 +237,16 @@ void StreamScan::on_match(unsigned pattern_id, std::uint64_t from, std::uint64_t
   std::uint32_t det = db.detector_of(pattern_id);
   std::uint64_t abs_from = hs_base_ + db.match_start(pattern_id, from, to);
   std::uint64_t abs_to = hs_base_ + to;
+  if (const LeftExtension& ext = db.detectors_[det].extend_left; ext.max != 0) {
+    const std::uint64_t window_start = cur_start_ - tail_len_;
+    auto byte_at = [&](std::uint64_t pos) {
+      return pos < cur_start_ ? tail_[pos - window_start] : cur_[pos - cur_start_];
+    };
+    if (abs_from < window_start || !extend_left(ext, abs_from, window_start, byte_at)) {
+      ++sc.stats_.rejected;
+      return;
+    }
+  }
 
   for (std::size_t i = 0; i < kRecentSpans; ++i) {
     const Span& s = recent_[i];

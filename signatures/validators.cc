@@ -496,6 +496,8 @@ bool validate_us_phone(std::string_view match, std::string& canonical) {
 bool validate_email(std::string_view match, std::string& canonical) {
   // The pattern takes the delimiter after the domain: trim it (and a sentence's full stop).
   while (!match.empty() && !is_alnum(match.back())) match.remove_suffix(1);
+  // A local part starts with a letter or digit: "...ann@x.example" is ann's address.
+  while (!match.empty() && match.front() != '@' && !is_alnum(match.front())) match.remove_prefix(1);
   std::size_t at = match.find('@');
   if (at == 0 || at == std::string_view::npos || at > 64) return false;
   std::string_view local = match.substr(0, at), domain = match.substr(at + 1);

@@ -320,6 +320,36 @@ TEST(SignaturesPack, BadContextRequireContextAndEntropyAreRefusedWithTheLine) {
             "t.yaml:5: detector 'a.b': bad entropy_min '9' (bits per character, 0..8)");
 }
 
+TEST(SignaturesPack, ExtendLeftParsesIntoAByteClass) {
+  auto r = parse_pack(std::string(kHead) + "    extend_left: { class: \"a-c_-\", max: 9 }\n", "t.yaml");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  const LeftExtension& e = r->detectors[0].extend_left;
+  EXPECT_EQ(e.max, 9u);
+  EXPECT_EQ(e.spec, "a-c_-");
+  EXPECT_EQ(e.bytes.count(), 5u);  // a b c _ -
+  EXPECT_TRUE(e.bytes.test('b') && e.bytes.test('_') && e.bytes.test('-'));
+  EXPECT_FALSE(e.bytes.test('d'));
+  auto plain = parse_pack(kHead, "t.yaml");
+  ASSERT_TRUE(plain.ok());
+  EXPECT_EQ(plain->detectors[0].extend_left.max, 0u);
+}
+
+TEST(SignaturesPack, BadExtendLeftIsRefusedWithTheLine) {
+  const std::string head = kHead;
+  EXPECT_EQ(error_of(head + "    extend_left: a-z\n"),
+            "t.yaml:5: detector 'a.b': 'extend_left' must be a map with 'class' and 'max'");
+  EXPECT_EQ(error_of(head + "    extend_left: { class: a-z }\n"),
+            "t.yaml:5: detector 'a.b': 'extend_left' needs both 'class' and 'max'");
+  EXPECT_EQ(error_of(head + "    extend_left: { class: a-z, max: 3, min: 1 }\n"),
+            "t.yaml:5: detector 'a.b': unknown extend_left key 'min' (class, max)");
+  EXPECT_EQ(error_of(head + "    extend_left: { class: z-a, max: 3 }\n"),
+            "t.yaml:5: detector 'a.b': extend_left class: bad range z-a");
+  EXPECT_EQ(error_of(head + "    extend_left: { class: a-z, max: 0 }\n"),
+            "t.yaml:5: detector 'a.b': bad extend_left max '0' (1..128 bytes)");
+  EXPECT_EQ(error_of(head + "    extend_left: { class: a-z, max: 500 }\n"),
+            "t.yaml:5: detector 'a.b': bad extend_left max '500' (1..128 bytes)");
+}
+
 TEST(SignaturesPack, DictionaryFileBecomesAnEscapedCaseInsensitiveAlternation) {
   const std::string dir = testing::TempDir();
   {

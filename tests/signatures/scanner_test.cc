@@ -192,7 +192,54 @@ TEST(SignaturesScanner, LuhnInvalidAndSsaInvalidDecoysGiveNothing) {
   EXPECT_EQ(o.stats.validated, 0u);
   // Every candidate the patterns produced was rejected by its validator.
   EXPECT_EQ(o.stats.rejected, o.stats.raw_matches);
-  EXPECT_EQ(o.stats.rejected, 9u);  // 2 cards (visa15 has no pattern) + 7 SSNs
+  // 3 cards (the 15-digit run is a card shape; the issuer table refuses a 15-digit Visa)
+  // + 7 SSNs.
+  EXPECT_EQ(o.stats.rejected, 10u);
+}
+
+// The email pattern starts one byte before the '@' and the scanner walks left over the
+// local part: the value is the whole address wherever the writes split it.
+const std::shared_ptr<const Database>& email_db() {
+  static const auto db = [] {
+    DetectorSet s;
+    for (const Detector& d : builtin_detectors().detectors) {
+      if (d.id == "pii.email") s.detectors.push_back(d);
+    }
+    EXPECT_EQ(s.detectors.size(), 1u);
+    s.detectors[0].min_count = 1;
+    return compile_or_die(s);
+  }();
+  return db;
+}
+
+TEST(SignaturesScanner, EmailLocalPartIsFoundLeftOfTheAtSignAcrossWrites) {
+  // Whole, split inside the local part, split right before the '@', at the stream start.
+  for (const auto& pieces : std::vector<std::vector<std::string>>{
+           {"to: jane.doe+x@mail.example.com\n"},
+           {"to: jane.d", "oe+x@mail.example.com\n"},
+           {"to: jane.doe+x", "@mail.example.com\n"},
+           {"to: j", "a", "ne.doe+x@mail.", "example.com\n"}}) {
+    Outcome o = scan(pieces, email_db());
+    ASSERT_EQ(o.hits.size(), 1u) << pieces[0];
+    EXPECT_EQ(o.hits[0].first_offset, 4u) << pieces[0];
+    EXPECT_EQ(o.hits[0].masked, std::vector<std::string>{std::string(23, '*') + ".com"}) << pieces[0];
+  }
+  Outcome start = scan({"ann@b.example "}, email_db());
+  ASSERT_EQ(start.hits.size(), 1u);
+  EXPECT_EQ(start.hits[0].first_offset, 0u);
+  // Dots before the first letter are not part of the address.
+  Outcome dots = scan({"see ...ann@b.example "}, email_db());
+  ASSERT_EQ(dots.hits.size(), 1u);
+  EXPECT_EQ(dots.hits[0].masked, std::vector<std::string>{"*********mple"});
+}
+
+TEST(SignaturesScanner, EmailLocalPartLongerThanTheRfcAllowsIsNotAnAddress) {
+  const std::string local64(64, 'a'), local65(65, 'a');
+  Outcome ok = scan({"x " + local64 + "@b.example "}, email_db());
+  EXPECT_EQ(ok.hits.size(), 1u);
+  Outcome too_long = scan({"x " + local65 + "@b.example "}, email_db());
+  EXPECT_TRUE(too_long.hits.empty());
+  EXPECT_EQ(too_long.stats.rejected, 1u);
 }
 
 TEST(SignaturesScanner, CardInsideLongerRunsDoesNotMatch) {
