@@ -220,40 +220,94 @@ Result<std::shared_ptr<const Database>> Database::compile(const DetectorSet& set
     }
   }
 
+  // Context-gated detectors (Database::gate_width_): a require_context detector whose
+  // context region fits the history is not in the stream database at all. Its patterns
+  // are a block database of their own, run only over the bytes around each of its
+  // keywords. Most of the library is such detectors, nearly all literal-free digit shapes
+  // Hyperscan would otherwise run an engine each for over every byte of the traffic.
+  db->gate_width_.assign(db->detectors_.size(), 0);
+  for (std::uint32_t di = 0; di < db->detectors_.size(); ++di) {
+    const Detector& d = db->detectors_[di];
+    if (!d.require_context) continue;
+    std::size_t span = 0;  // widest context: a keyword, or a match of a context detector
+    for (const std::string& kw : d.context.keywords) span = std::max(span, kw.size());
+    for (const std::string& id : d.context.detectors) span = std::max(span, det_width[index_of[id]]);
+    if (span + 2 * (d.context.window + det_width[di]) + 2 > kMaxHistory) continue;
+    db->gate_width_[di] = static_cast<std::uint32_t>(det_width[di]);
+    db->tail_width_ = std::max(db->tail_width_, span + 2 * (d.context.window + det_width[di]) + 2);
+  }
+  db->gated_dbs_.assign(db->detectors_.size(), nullptr);
+
+  // The expressions by database: the stream (or block) database gets everything that is
+  // not gated, keywords included; each gated detector its own block database.
+  struct List {
+    std::vector<const char*> expressions;
+    std::vector<unsigned> flags;
+    std::vector<unsigned> ids;
+  };
+  List main_list;
+  std::vector<List> gated_lists(db->detectors_.size());
+  for (std::size_t i = 0; i < expressions.size(); ++i) {
+    const bool pattern = ids[i] < db->pattern_detector_.size();
+    List& l = pattern && db->gate_width_[db->pattern_detector_[ids[i]]]
+                  ? gated_lists[db->pattern_detector_[ids[i]]]
+                  : main_list;
+    l.expressions.push_back(expressions[i]);
+    l.flags.push_back(flags[i]);
+    l.ids.push_back(ids[i]);
+  }
+
+  bool all_cached = true;
+  auto build = [&](const List& l, unsigned hs_mode, hs_database_t** out) -> Result<bool> {
+    std::filesystem::path cache_file;
+    bool cached = false;
+    if (!cache_dir.empty()) {
+      cache_file = std::filesystem::path(cache_dir) / cache_name(l.expressions, l.flags, hs_mode);
+      *out = load_cached(cache_file);
+      cached = *out != nullptr;
+    }
+    all_cached = all_cached && cached;
+    hs_compile_error_t* err = nullptr;
+    if (!*out && hs_compile_multi(l.expressions.data(), l.flags.data(), l.ids.data(),
+                                  static_cast<unsigned>(l.expressions.size()), hs_mode, nullptr,
+                                  out, &err) != HS_SUCCESS) {
+      std::string msg;
+      const bool known = err && err->expression >= 0 &&
+                         static_cast<std::size_t>(err->expression) < l.ids.size();
+      const unsigned id = known ? l.ids[err->expression] : 0;
+      if (known && id < db->pattern_detector_.size()) {
+        // Find which pattern of which detector the flat pattern id is.
+        std::uint32_t di = db->pattern_detector_[id];
+        std::size_t first = 0;
+        while (db->pattern_detector_[first] != di) ++first;
+        msg = describe(db->detectors_[di], id - first) + ": " + err->message;
+      } else if (known) {
+        msg = "context keyword '" + db->keywords_[id - db->pattern_detector_.size()].text +
+              "': " + err->message;
+      } else {
+        msg = std::string("Hyperscan compile failed: ") + (err ? err->message : "unknown error");
+      }
+      hs_free_compile_error(err);
+      *out = nullptr;
+      return make_error(msg);
+    }
+    if (!cache_file.empty() && !cached) store_cached(cache_file, *out);
+    return true;
+  };
+
   unsigned hs_mode = mode == DbMode::stream ? (HS_MODE_STREAM | HS_MODE_SOM_HORIZON_SMALL)
                                             : HS_MODE_BLOCK;
-  std::filesystem::path cache_file;
-  bool cached = false;
-  if (!cache_dir.empty()) {
-    cache_file = std::filesystem::path(cache_dir) / cache_name(expressions, flags, hs_mode);
-    db->db_ = load_cached(cache_file);
-    cached = db->db_ != nullptr;
+  if (main_list.expressions.empty()) {
+    // Every detector is gated: the stream still needs a database to carry the keywords'
+    // state, and keywords exist (gating needs them), so this cannot happen; be safe.
+    return make_error("no ungated patterns or keywords to compile");
   }
-  hs_compile_error_t* err = nullptr;
-  if (!db->db_ && hs_compile_multi(expressions.data(), flags.data(), ids.data(),
-                       static_cast<unsigned>(expressions.size()), hs_mode, nullptr, &db->db_,
-                       &err) != HS_SUCCESS) {
-    std::string msg;
-    if (err && err->expression >= 0 &&
-        static_cast<std::size_t>(err->expression) < db->pattern_detector_.size()) {
-      // Find which pattern of which detector the flat expression index is.
-      std::uint32_t di = db->pattern_detector_[err->expression];
-      std::size_t first = 0;
-      while (db->pattern_detector_[first] != di) ++first;
-      msg = describe(db->detectors_[di], err->expression - first) + ": " + err->message;
-    } else if (err && err->expression >= 0 &&
-               static_cast<std::size_t>(err->expression) < expressions.size()) {
-      msg = "context keyword '" +
-            db->keywords_[err->expression - db->pattern_detector_.size()].text + "': " + err->message;
-    } else {
-      msg = std::string("Hyperscan compile failed: ") + (err ? err->message : "unknown error");
-    }
-    hs_free_compile_error(err);
-    db->db_ = nullptr;
-    return make_error(msg);
+  if (auto r = build(main_list, hs_mode, &db->db_); !r) return r.error();
+  for (std::uint32_t di = 0; di < db->detectors_.size(); ++di) {
+    if (gated_lists[di].expressions.empty()) continue;
+    if (auto r = build(gated_lists[di], HS_MODE_BLOCK, &db->gated_dbs_[di]); !r) return r.error();
   }
-  if (from_cache) *from_cache = cached;
-  if (!cache_file.empty() && !cached) store_cached(cache_file, db->db_);
+  if (from_cache) *from_cache = all_cached;
   if (mode == DbMode::stream) {
     std::size_t size = 0;
     if (hs_stream_size(db->db_, &size) != HS_SUCCESS) {
@@ -264,6 +318,9 @@ Result<std::shared_ptr<const Database>> Database::compile(const DetectorSet& set
   return std::shared_ptr<const Database>(std::move(db));
 }
 
-Database::~Database() { hs_free_database(db_); }
+Database::~Database() {
+  hs_free_database(db_);
+  for (hs_database_t* g : gated_dbs_) hs_free_database(g);
+}
 
 }  // namespace dlp::signatures

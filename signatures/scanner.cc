@@ -37,6 +37,11 @@ struct StreamScan::Impl {
     static_cast<StreamScan*>(ctx)->on_match(id, from, to);
     return 0;  // keep scanning
   }
+  static int on_region_event(unsigned id, unsigned long long from, unsigned long long to,
+                             unsigned, void* ctx) {
+    static_cast<StreamScan*>(ctx)->on_region_match(id, from, to);
+    return 0;
+  }
 };
 
 // ---------------------------------------------------------------------------------------
@@ -44,6 +49,12 @@ struct StreamScan::Impl {
 
 Scanner::Scanner(std::shared_ptr<const Database> db) : db_(std::move(db)) {
   if (hs_alloc_scratch(db_->raw(), &scratch_) != HS_SUCCESS) fatal("cannot allocate scratch");
+  // One scratch serves every gated database: Hyperscan grows it to the largest need.
+  for (std::uint32_t d = 0; d < db_->detectors().size(); ++d) {
+    if (db_->gated(d) && hs_alloc_scratch(db_->gated(d), &gate_scratch_) != HS_SUCCESS) {
+      fatal("cannot allocate scratch");
+    }
+  }
   EVP_MAC* mac = EVP_MAC_fetch(nullptr, OSSL_MAC_NAME_HMAC, nullptr);
   if (!mac) fatal("OpenSSL HMAC unavailable");
   mac_ = EVP_MAC_CTX_new(mac);
@@ -60,6 +71,7 @@ Scanner::Scanner(std::shared_ptr<const Database> db) : db_(std::move(db)) {
 
 Scanner::~Scanner() {
   hs_free_scratch(scratch_);
+  hs_free_scratch(gate_scratch_);
   EVP_MAC_CTX_free(mac_);
 }
 
@@ -106,6 +118,8 @@ void StreamScan::move_from(StreamScan& other) noexcept {
   recent_next_ = other.recent_next_;
   rings_ = std::move(other.rings_);
   pending_ = std::move(other.pending_);
+  regions_ = std::move(other.regions_);
+  scanned_ = std::move(other.scanned_);
   added_ = other.added_;
   closed_ = std::exchange(other.closed_, true);
   cur_ = nullptr;
@@ -161,6 +175,9 @@ void StreamScan::scan_chunk(const std::uint8_t* data, std::size_t len) {
   if (rc != HS_SUCCESS) ++sc.stats_.hs_errors;
   sc.stats_.bytes += len;
   offset_ += len;
+  // While this write and the tail before it are both at hand. In block mode nothing
+  // carries over to the next write, so every region is done now.
+  if (!regions_.empty()) flush_regions(db.mode() == DbMode::block);
   keep_tail(data, len);
   if (!pending_.empty()) expire_pending(false);
   cur_ = nullptr;
@@ -171,7 +188,7 @@ void StreamScan::scan_chunk(const std::uint8_t* data, std::size_t len) {
 void StreamScan::keep_tail(const std::uint8_t* data, std::size_t len) {
   // Only the last `width` bytes (the database's widest pattern) can still be part of a
   // future match.
-  const std::size_t width = std::min(owner_->db_->tail_width_, kMaxMatchWidth);
+  const std::size_t width = std::min(owner_->db_->tail_width_, kMaxHistory);
   if (len >= width) {
     std::memcpy(tail_.data(), data + len - width, width);
     tail_len_ = static_cast<std::uint32_t>(width);
@@ -193,6 +210,17 @@ void StreamScan::gap(std::uint64_t len) {
       ++owner_->stats_.hs_errors;
     }
   }
+  // Regions: what is before the gap is scanned now; a region reaching past it goes on
+  // after it (its keyword may be before the gap and its match after).
+  if (!regions_.empty()) {
+    const std::uint64_t after = offset_ + len;
+    std::vector<Region> rest;
+    for (const Region& r : regions_) {
+      if (r.to > after) rest.push_back(Region{after, r.to, r.detector, r.context});
+    }
+    flush_regions(true);
+    regions_ = std::move(rest);
+  }
   OPENSSL_cleanse(tail_.data(), tail_len_);
   tail_len_ = 0;
   offset_ += len;
@@ -210,6 +238,8 @@ void StreamScan::close() {
     }
     stream_ = nullptr;
   }
+  // The end of the data is the end of every region still waiting.
+  flush_regions(true);
   OPENSSL_cleanse(tail_.data(), tail_.size());
   tail_len_ = 0;
   // No more keywords can come: a match still waiting for its context never gets it.
@@ -233,10 +263,29 @@ void StreamScan::on_match(unsigned pattern_id, std::uint64_t from, std::uint64_t
     on_keyword(static_cast<std::uint32_t>(pattern_id - db.pattern_detector_.size()), hs_base_ + to);
     return;
   }
+  on_detector_match(db.detector_of(pattern_id), hs_base_ + db.match_start(pattern_id, from, to),
+                    hs_base_ + to);
+}
+
+void StreamScan::on_region_match(unsigned pattern_id, std::uint64_t from, std::uint64_t to) {
+  const Database& db = *owner_->db_;
+  const std::uint64_t abs_from = region_base_ + db.match_start(pattern_id, from, to);
+  const std::uint64_t abs_to = region_base_ + to;
+  // Outside the span, a match may owe its existence to where the buffer was cut.
+  if (abs_from < region_lo_ || abs_to > region_hi_) return;
+  const Scanned& before = scanned_[region_detector_];
+  const std::uint64_t window = db.detectors_[region_detector_].context.window;
+  if (abs_from >= before.from && abs_to <= before.to && before.context.to + window >= abs_from &&
+      before.context.from <= abs_to + window) {
+    return;  // the last scan had it, near its keyword
+  }
+  on_detector_match(region_detector_, abs_from, abs_to);
+}
+
+void StreamScan::on_detector_match(std::uint32_t det, std::uint64_t abs_from, std::uint64_t abs_to) {
+  Scanner& sc = *owner_;
+  const Database& db = *sc.db_;
   ++sc.stats_.raw_matches;
-  std::uint32_t det = db.detector_of(pattern_id);
-  std::uint64_t abs_from = hs_base_ + db.match_start(pattern_id, from, to);
-  std::uint64_t abs_to = hs_base_ + to;
   if (const LeftExtension& ext = db.detectors_[det].extend_left; ext.max != 0) {
     const std::uint64_t window_start = cur_start_ - tail_len_;
     auto byte_at = [&](std::uint64_t pos) {
@@ -251,7 +300,9 @@ void StreamScan::on_match(unsigned pattern_id, std::uint64_t from, std::uint64_t
   for (std::size_t i = 0; i < kRecentSpans; ++i) {
     const Span& s = recent_[i];
     if (s.detector != det) continue;
-    if (s.from == abs_from && s.to == abs_to) return;  // already counted
+    // Already counted. A gated detector's match that was not (it was near no keyword
+    // when a first region found it) is judged again in the next keyword's region.
+    if (s.from == abs_from && s.to == abs_to && (recent_ok_[i] || !db.gate_width_[det])) return;
     // Bounded repeats report one value at several ends ("a@b.example" and
     // "a@b.example.com"): once one of them is accepted, the overlapping rest is the same
     // value and must not count again.
@@ -275,8 +326,10 @@ void StreamScan::on_match(unsigned pattern_id, std::uint64_t from, std::uint64_t
   bool ok = validate(det, std::string_view(buf, n), entropy);
   if (ok) {
     ++sc.stats_.validated;
-    recent_ok_[slot] = true;
-    if (accept(det, abs_from, abs_to, canonical, entropy)) added_ = true;
+    const bool counted = accept(det, abs_from, abs_to, canonical, entropy);
+    if (counted) added_ = true;
+    // A gated detector's match counts as taken only once it is counted (see above).
+    recent_ok_[slot] = counted || !db.gate_width_[det];
   } else {
     ++sc.stats_.rejected;
   }
@@ -286,11 +339,16 @@ void StreamScan::on_match(unsigned pattern_id, std::uint64_t from, std::uint64_t
 }
 
 bool StreamScan::rebuild(std::uint64_t from, std::uint64_t to, char* buf, std::size_t& n) const {
+  return copy_range(from, to, buf, kMaxMatchWidth, n);
+}
+
+bool StreamScan::copy_range(std::uint64_t from, std::uint64_t to, char* buf, std::size_t cap,
+                            std::size_t& n) const {
   // The part before cur_start_ is in the tail, the rest in the buffer being scanned.
   n = 0;
   const std::uint64_t width = to - from;
   const std::uint64_t window_start = cur_start_ - tail_len_;
-  if (width == 0 || width > kMaxMatchWidth || from < window_start || to > cur_start_ + cur_len_) {
+  if (to <= from || width > cap || from < window_start || to > cur_start_ + cur_len_) {
     return false;
   }
   if (from < cur_start_) {
@@ -340,6 +398,18 @@ bool StreamScan::accept(std::uint32_t det, std::uint64_t from, std::uint64_t to,
   const Detector& d = db.detectors_[det];
   const bool uses_context = db.ring_of_[det] != UINT32_MAX;
   const ContextHit* c = uses_context ? find_context(det, from, to) : nullptr;
+  if (db.gate_width_[det] && !c) {
+    // Found in a region: its keyword may have been pushed out of the ring by newer ones
+    // (a write is scanned before its regions are). The region reaches a match's width
+    // past the window, so the distance is checked all the same. A match near no keyword
+    // yet is left alone: a later keyword's region finds it again.
+    const ContextHit& k = region_context_;
+    const std::uint32_t window = d.context.window;
+    if (!(in_region_ && region_detector_ == det && k.to + window >= from && k.from <= to + window)) {
+      return false;
+    }
+    c = &k;
+  }
   if (d.require_context && !c) {
     // Not a finding yet: a keyword may still follow inside the window.
     park(det, from, to, false, &canonical);
@@ -426,6 +496,7 @@ void StreamScan::add_context(std::uint32_t det, const ContextHit& c) {
   ContextRing& ring = rings_[db.ring_of_[det]];
   ring.hits[ring.next] = c;
   ring.next = (ring.next + 1) % kContextRing;
+  if (db.gate_width_[det]) queue_region(det, c);
   if (pending_.empty()) return;
   // Matches before this keyword, still inside their window, are raised or confirmed now.
   const std::uint32_t window = db.detectors_[det].context.window;
@@ -552,6 +623,108 @@ void StreamScan::expire_pending(bool all) {
     if (!p.counted) ++sc.stats_.unconfirmed;
     return true;
   });
+}
+
+// ---------------------------------------------------------------------------------------
+// Context-gated detectors
+
+void StreamScan::queue_region(std::uint32_t det, const ContextHit& c) {
+  Scanner& sc = *owner_;
+  const Database& db = *sc.db_;
+  const std::uint64_t reach = db.detectors_[det].context.window + db.gate_width_[det];
+  const Region r{std::max(c.from > reach ? c.from - reach : 0, hs_base_), c.to + reach, det, c};
+  if (scanned_.empty()) {
+    // One allocation each per stream, on its first gated keyword.
+    scanned_.resize(db.detectors_.size());
+    regions_.reserve(kMaxRegions);
+  }
+  // Usually the region ends inside the write being scanned: scan it now (with the gated
+  // scratch), so its findings are there when this write returns. Not from inside another
+  // region's scan (a gated detector as context for a gated one): that one waits.
+  if (!in_region_ && cur_ != nullptr && r.to < cur_start_ + cur_len_) {
+    scan_region(r);
+    return;
+  }
+  if (regions_.size() >= kMaxRegions) {
+    ++sc.stats_.gated_clipped;  // given up, counted
+    regions_.erase(regions_.begin());
+  }
+  regions_.push_back(r);
+}
+
+void StreamScan::flush_regions(bool all) {
+  // A region is complete once the byte after it is here (a \b at its end looks at it).
+  // Scanning may queue more (a gated detector as context for another), so walk by index.
+  // A region still open is scanned up to here too, so that a match and its keyword in
+  // this write are a finding when write() returns (an inline verdict waits for nothing);
+  // the rest of it, from the widest match back, waits for the next write.
+  const std::uint64_t have = cur_start_ + cur_len_;
+  std::size_t i = 0;
+  while (i < regions_.size()) {
+    if (all || regions_[i].to < have) {
+      const Region r = regions_[i];
+      regions_.erase(regions_.begin() + static_cast<std::ptrdiff_t>(i));
+      scan_region(r);
+      continue;
+    }
+    const std::uint32_t det = regions_[i].detector;
+    const std::uint64_t width = owner_->db_->gate_width_[det];
+    if (have > regions_[i].from + width) {
+      // Matches ending before the last byte here: the last byte is the \b look-ahead.
+      const Region part{regions_[i].from, have - 1, det, regions_[i].context};
+      const std::size_t before = regions_.size();
+      scan_region(part);
+      // (Scanning queues nothing unless a gated detector is context for a gated one.)
+      if (regions_.size() == before && regions_[i].detector == det) {
+        regions_[i].from = std::max(regions_[i].from, have - width);
+      }
+    }
+    ++i;
+  }
+}
+
+void StreamScan::scan_region(const Region& r) {
+  Scanner& sc = *owner_;
+  const Database& db = *sc.db_;
+  // What is at hand: the tail and the current write, never before the stream's restart.
+  const std::uint64_t have_from = std::max(cur_start_ - tail_len_, hs_base_);
+  const std::uint64_t have_to = cur_start_ + cur_len_;
+  const std::uint64_t lo = std::max(r.from, have_from);
+  const std::uint64_t hi = std::min(r.to, have_to);
+  if (lo > r.from) ++sc.stats_.gated_clipped;
+  if (lo >= hi) return;
+  // One byte either side, where there is one, so \b sees the real neighbours; pieces of
+  // at most kMaxHistory + 2 bytes overlapping by the widest match, for a region widened
+  // over a long write.
+  const std::uint64_t width = db.gate_width_[r.detector];
+  std::uint64_t piece = lo > have_from ? lo - 1 : lo;
+  const std::uint64_t end = hi < have_to ? hi + 1 : hi;
+  char buf[kMaxHistory + 2];
+  while (true) {
+    const std::uint64_t piece_end = std::min(end, piece + sizeof buf);
+    std::size_t n = 0;
+    if (!copy_range(piece, piece_end, buf, sizeof buf, n)) {
+      ++sc.stats_.gated_clipped;
+      break;
+    }
+    in_region_ = true;
+    region_detector_ = r.detector;
+    region_context_ = r.context;
+    region_base_ = piece;
+    region_lo_ = std::max(lo, piece == lo ? lo : piece + 1);
+    region_hi_ = std::min(hi, piece_end == hi ? hi : piece_end - 1);
+    ++sc.stats_.gated_scans;
+    sc.stats_.gated_bytes += n;
+    if (hs_scan(db.gated(r.detector), buf, static_cast<unsigned>(n), 0, sc.gate_scratch_,
+                &Impl::on_region_event, this) != HS_SUCCESS) {
+      ++sc.stats_.hs_errors;
+    }
+    in_region_ = false;
+    OPENSSL_cleanse(buf, n);
+    scanned_[r.detector] = Scanned{region_lo_, region_hi_, r.context};
+    if (piece_end >= end || piece_end - piece <= width + 2) break;
+    piece = piece_end - (width + 2);
+  }
 }
 
 }  // namespace dlp::signatures

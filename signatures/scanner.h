@@ -39,6 +39,9 @@ namespace dlp::signatures {
 // Longest match the scanner can validate; patterns wider than this are refused at compile.
 // Each stream keeps only as much history as the widest pattern of its database needs.
 inline constexpr std::size_t kMaxMatchWidth = 256;
+// Most history a stream keeps: the widest match, or a context-gated detector's region (its
+// window on both sides of a keyword plus its widest match), whichever is more.
+inline constexpr std::size_t kMaxHistory = 512;
 // Distinct masked values kept per finding (the count keeps counting past it).
 inline constexpr std::size_t kMaxMaskedPerHit = 16;
 // Reasons kept per finding: the first of each kind is what an analyst needs.
@@ -69,7 +72,11 @@ class Database {
 
   const std::vector<Detector>& detectors() const { return detectors_; }
   DbMode mode() const { return mode_; }
+  // The stream (or block) database: every pattern that is not context-gated, and every
+  // context keyword.
   const hs_database* raw() const { return db_; }
+  // A context-gated detector's own block database, nullptr for any other detector.
+  const hs_database* gated(std::uint32_t detector) const { return gated_dbs_[detector]; }
   std::size_t stream_state_size() const { return stream_size_; }
 
   // Internal to signatures/: pattern id -> detector index, key for value hashes.
@@ -121,6 +128,14 @@ class Database {
   // than the history). Re-reading spares a keyed hash for every candidate that never
   // sees context, which is nearly all of them.
   std::vector<bool> reread_;
+  // Per detector: its widest match if it is context-gated, else 0. A require_context
+  // detector reports nothing without a keyword inside its window, so its patterns need
+  // only run over [keyword start - window - width, keyword end + window + width): the
+  // scanner queues that region when the keyword is seen and scans it with the detector's
+  // own block database once its last byte has arrived. Gated when the region fits the
+  // history (kMaxHistory).
+  std::vector<std::uint32_t> gate_width_;
+  std::vector<hs_database*> gated_dbs_;
 };
 
 // One finding's worth of evidence: one detector in one content stream.
@@ -145,6 +160,9 @@ struct ScanStats {
   std::uint64_t context_hits = 0;      // context keyword matches (not in raw_matches)
   std::uint64_t low_entropy = 0;       // validated but below the detector's entropy_min
   std::uint64_t unconfirmed = 0;       // require_context matches that never saw context
+  std::uint64_t gated_scans = 0;       // context regions scanned for gated detectors
+  std::uint64_t gated_bytes = 0;       // bytes those scans covered
+  std::uint64_t gated_clipped = 0;     // regions cut short: history lost (gap) or queue full
 };
 
 class StreamScan;
@@ -165,6 +183,9 @@ class Scanner {
   friend class StreamScan;
   std::shared_ptr<const Database> db_;
   hs_scratch* scratch_ = nullptr;
+  // For the context-gated databases: a region is scanned from inside the stream
+  // database's keyword callback, while scratch_ is in use.
+  hs_scratch* gate_scratch_ = nullptr;
   // HMAC-SHA256 keyed with db_->key(), re-initialised per value rather than rebuilt.
   evp_mac_ctx_st* mac_ = nullptr;
   // Validators write the canonical (cleartext) value here; capacity is reserved once and
@@ -230,10 +251,31 @@ class StreamScan {
     std::string masked;
   };
   static constexpr std::size_t kMaxPending = 16;
+  // A context region of a gated detector, waiting for its last byte (plus one, for \b).
+  struct Region {
+    std::uint64_t from = 0;
+    std::uint64_t to = 0;
+    std::uint32_t detector = 0;
+    ContextHit context;  // the keyword it is around: every match in it is near it
+  };
+  // Regions wait only when they reach past the end of a write: a few per detector.
+  static constexpr std::size_t kMaxRegions = 64;
+  // Per gated detector, the last span scanned and its keyword: a match inside the span and
+  // near that keyword was already reported (one near neither is looked at again).
+  struct Scanned {
+    std::uint64_t from = 0;
+    std::uint64_t to = 0;
+    ContextHit context;
+  };
 
   void scan_chunk(const std::uint8_t* data, std::size_t len);
   void keep_tail(const std::uint8_t* data, std::size_t len);
   void on_match(unsigned pattern_id, std::uint64_t from, std::uint64_t to);
+  void on_detector_match(std::uint32_t detector, std::uint64_t from, std::uint64_t to);
+  void queue_region(std::uint32_t detector, const ContextHit& c);
+  // Scans the queued regions that are complete (all: every one, cut at the data there is).
+  void flush_regions(bool all);
+  void scan_region(const Region& r);
   void on_keyword(std::uint32_t keyword, std::uint64_t to);
   bool accept(std::uint32_t detector, std::uint64_t from, std::uint64_t to,
               const std::string& canonical, double entropy);
@@ -250,6 +292,9 @@ class StreamScan {
   // Copies the bytes [from, to) from the tail and the current write into `buf`; false if
   // they are no longer (or not yet) there.
   bool rebuild(std::uint64_t from, std::uint64_t to, char* buf, std::size_t& n) const;
+  bool copy_range(std::uint64_t from, std::uint64_t to, char* buf, std::size_t cap,
+                  std::size_t& n) const;
+  void on_region_match(unsigned pattern_id, std::uint64_t from, std::uint64_t to);
   // Runs the detector's validator and entropy gate on `match`, leaving the value in the
   // scanner's canonical scratch (the caller wipes it).
   bool validate(std::uint32_t detector, std::string_view match, double& entropy);
@@ -263,7 +308,7 @@ class StreamScan {
   std::uint64_t hs_base_ = 0;  // absolute offset where the Hyperscan stream (re)started
   std::vector<DetectorHit> hits_;
   // Tail of what was written before the current write(), for matches that began there.
-  std::array<std::uint8_t, kMaxMatchWidth> tail_{};
+  std::array<std::uint8_t, kMaxHistory> tail_{};
   std::uint32_t tail_len_ = 0;
   // The bytes being scanned right now and their absolute start; valid only inside a scan.
   const std::uint8_t* cur_ = nullptr;
@@ -274,6 +319,16 @@ class StreamScan {
   // Per context-using detector, allocated on the first keyword of the stream.
   std::vector<ContextRing> rings_;
   std::vector<Pending> pending_;
+  std::vector<Region> regions_;
+  std::vector<Scanned> scanned_;  // per detector, allocated with the first region
+  // While a region is scanned: its detector, the absolute offset of the scanned buffer's
+  // start, and the span in which its matches are exactly those of a stream scan.
+  bool in_region_ = false;
+  std::uint32_t region_detector_ = 0;
+  ContextHit region_context_;
+  std::uint64_t region_base_ = 0;
+  std::uint64_t region_lo_ = 0;
+  std::uint64_t region_hi_ = 0;
   std::uint32_t recent_next_ = 0;
   bool added_ = false;
   bool closed_ = false;

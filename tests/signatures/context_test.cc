@@ -104,10 +104,15 @@ TEST(SignaturesContext, KeywordsAreWordBounded) {
 }
 
 TEST(SignaturesContext, RequireContextDropsAMatchWithoutContext) {
-  Outcome o = scan(compile({numbered("t.n", true)}), {"value num-123456 and more text"});
+  // A require_context detector is context-gated: without a keyword its patterns never run,
+  // so the match is not even a candidate.
+  auto db = compile({numbered("t.n", true)});
+  ASSERT_NE(db->gated(0), nullptr);
+  Outcome o = scan(db, {"value num-123456 and more text"});
   EXPECT_TRUE(o.hits.empty());
-  EXPECT_EQ(o.stats.validated, 1u);
-  EXPECT_EQ(o.stats.unconfirmed, 1u);
+  EXPECT_EQ(o.stats.raw_matches, 0u);
+  EXPECT_EQ(o.stats.validated, 0u);
+  EXPECT_EQ(o.stats.gated_scans, 0u);
 }
 
 TEST(SignaturesContext, RequireContextReportsWithAKeywordBeforeOrAfter) {
@@ -134,10 +139,13 @@ TEST(SignaturesContext, RequireContextReportsWithAKeywordBeforeOrAfter) {
 }
 
 TEST(SignaturesContext, RequireContextKeywordAfterTheWindowIsTooLate) {
+  // The keyword's region reaches back its window (16) plus the widest match (10): the
+  // match 40 bytes before is outside it and is never looked at.
   Outcome o = scan(compile({numbered("t.n", true)}),
                    {"num-123456", std::string(40, ' '), "acct"});
   EXPECT_TRUE(o.hits.empty());
-  EXPECT_EQ(o.stats.unconfirmed, 1u);
+  EXPECT_EQ(o.stats.gated_scans, 1u);
+  EXPECT_EQ(o.stats.raw_matches, 0u);
 }
 
 TEST(SignaturesContext, OneKeywordConfirmsSeveralPendingMatches) {
