@@ -148,6 +148,93 @@ TEST(SignaturesContext, RequireContextKeywordAfterTheWindowIsTooLate) {
   EXPECT_EQ(o.stats.raw_matches, 0u);
 }
 
+// Context-gated regions: every way a keyword and its match can fall across writes and
+// gaps gives the same finding, exactly once, in the write that completes it.
+TEST(SignaturesContext, GatedRegionFindsTheMatchWhereverTheWritesSplit) {
+  auto db = compile({numbered("t.n", true)});
+  const std::string text = "x acct num-123456 y";
+  for (std::size_t cut = 1; cut < text.size(); ++cut) {
+    Scanner scanner(db);
+    StreamScan s = scanner.open();
+    s.write(as_bytes(text.substr(0, cut)));
+    // The match needs the byte after it for its \b: once that is here the finding is too.
+    const bool complete = cut >= text.find("num-") + 11;
+    const bool added = s.write(as_bytes(text.substr(cut)));
+    if (!complete) {
+      EXPECT_TRUE(added) << cut;
+    }
+    s.close();
+    ASSERT_EQ(s.hits().size(), 1u) << cut;
+    EXPECT_EQ(s.hits()[0].count, 1u) << cut;
+    EXPECT_EQ(s.hits()[0].confidence, Confidence::high) << cut;
+    EXPECT_EQ(s.hits()[0].reasons.back(), "context 'acct' 1 bytes before") << cut;
+  }
+}
+
+TEST(SignaturesContext, GatedRegionKeywordAfterTheMatchAndMatchAtTheEnd) {
+  auto db = compile({numbered("t.n", true)});
+  Outcome after = scan(db, {"num-123456 ", "acct"});
+  ASSERT_EQ(after.hits.size(), 1u);
+  EXPECT_EQ(after.hits[0].reasons.back(), "context 'acct' 1 bytes after");
+  // Match is the last thing in the stream: close() scans the open region.
+  Outcome at_end = scan(db, {"acct num-12", "3456"});
+  ASSERT_EQ(at_end.hits.size(), 1u);
+  EXPECT_EQ(at_end.hits[0].count, 1u);
+}
+
+TEST(SignaturesContext, GatedRegionsOfManyKeywordsCountEachMatchOnce) {
+  // Keywords on both sides of every match, each region overlapping the next.
+  auto db = compile({numbered("t.n", true)});
+  std::string text;
+  for (int i = 0; i < 50; ++i) text += "acct num-" + std::to_string(100000 + i) + " acct ";
+  for (std::size_t seg : {std::size_t{7}, std::size_t{64}, text.size()}) {
+    Scanner scanner(db);
+    StreamScan s = scanner.open();
+    for (std::size_t off = 0; off < text.size(); off += seg) s.write(as_bytes(text.substr(off, seg)));
+    s.close();
+    ASSERT_EQ(s.hits().size(), 1u) << seg;
+    EXPECT_EQ(s.hits()[0].count, 50u) << seg;
+    EXPECT_EQ(scanner.stats().gated_clipped, 0u) << seg;
+  }
+}
+
+TEST(SignaturesContext, GatedRegionDoesNotReachAcrossAGapIntoLostBytes) {
+  auto db = compile({numbered("t.n", true)});
+  // The keyword before the gap still vouches for a match after it, within the window.
+  {
+    Scanner scanner(db);
+    StreamScan s = scanner.open();
+    s.write(as_bytes("acct "));
+    s.gap(2);
+    s.write(as_bytes(" num-123456 "));
+    s.close();
+    ASSERT_EQ(s.hits().size(), 1u);
+  }
+  // A match cut by the gap is no match.
+  Scanner scanner(db);
+  StreamScan s = scanner.open();
+  s.write(as_bytes("acct num-12"));
+  s.gap(2);
+  s.write(as_bytes("3456 "));
+  s.close();
+  EXPECT_TRUE(s.hits().empty());
+}
+
+TEST(SignaturesContext, GatedMatchNearNoKeywordInsideAWideRegionIsNotCounted) {
+  // The region reaches window (16) + widest match (10) before the keyword; a short match
+  // (6 bytes) can lie inside that and still end more than the window before it.
+  Detector d = numbered("t.n", true);
+  d.patterns = {R"(\bnum-\d{2,6}\b)"};
+  auto db = compile({d});
+  Outcome o = scan(db, {"num-12" + std::string(18, ' ') + "acct "});
+  EXPECT_TRUE(o.hits.empty());
+  EXPECT_EQ(o.stats.raw_matches, 1u);
+  // Two bytes nearer, it is inside the window.
+  Outcome near = scan(db, {"num-12" + std::string(16, ' ') + "acct "});
+  ASSERT_EQ(near.hits.size(), 1u);
+  EXPECT_EQ(near.hits[0].reasons.back(), "context 'acct' 16 bytes after");
+}
+
 TEST(SignaturesContext, OneKeywordConfirmsSeveralPendingMatches) {
   Outcome o = scan(compile({numbered("t.n", true)}), {"num-111111 num-222222 acct"});
   ASSERT_EQ(o.hits.size(), 1u);
