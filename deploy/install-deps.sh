@@ -40,6 +40,7 @@ packages=(
   clang libclang-rt-14-dev
   iproute2 curl
   ethtool iputils-ping python3  # the inline lab (deploy/lab.sh): offloads off, ping, upload sink
+  freeradius-utils bsdutils  # the live identity tests send RADIUS (radclient) and syslog (logger)
 )
 
 missing=()

@@ -121,6 +121,35 @@ void print_text(std::ostream& out, const std::string& cmd, const json& r) {
               << " us" << (w.value("hung", false) ? " HUNG" : "") << "\n";
         }
       }
+      if (r.contains("identity") && r["identity"].is_object()) {
+        const json& id = r["identity"];
+        out << "identity   " << id.value("bindings", 0) << " bindings (" << id.value("live_bindings", 0)
+            << " from live sources)\n";
+        // Drops by reason, only the reasons that happened.
+        auto drops = [](const json& d) {
+          std::string s;
+          for (auto it = d.begin(); it != d.end(); ++it) {
+            if (it.key() != "total" && it.value().is_number() && it.value().get<std::uint64_t>() > 0) {
+              s += (s.empty() ? " (" : ", ") + it.key() + " " + it.value().dump();
+            }
+          }
+          return s.empty() ? s : s + ")";
+        };
+        if (id.contains("radius")) {
+          const json& c = id["radius"];
+          out << "radius     " << str(c, "listen") << ": received " << c.value("received", 0)
+              << ", answered " << c.value("answered", 0) << ", bound " << c.value("bound", 0)
+              << ", ended " << c.value("ended", 0) << ", dropped " << c["dropped"].value("total", 0)
+              << drops(c["dropped"]) << "\n";
+        }
+        if (id.contains("syslog")) {
+          const json& c = id["syslog"];
+          out << "syslog     " << str(c, "listen") << ": received " << c.value("received", 0)
+              << ", bound " << c.value("bound", 0) << ", ended " << c.value("ended", 0)
+              << ", ignored " << c.value("ignored", 0) << ", dropped "
+              << c["dropped"].value("total", 0) << drops(c["dropped"]) << "\n";
+        }
+      }
     } else {
       out << "daemon     not running (read from the store)\n";
     }

@@ -117,7 +117,7 @@ Result<void> IdentityTable::parse_csv(const std::string& text, const std::string
 void IdentityTable::bind(const dataplane::IpAddr& ip, Identity who, std::uint64_t start_ns,
                          std::uint64_t end_ns, IdentitySource source) {
   auto& v = by_ip_[ip];
-  Binding b{start_ns, end_ns, std::move(who), source};
+  Binding b{start_ns, end_ns, std::move(who), source, marking_live_};
   auto pos = std::upper_bound(v.begin(), v.end(), b.start_ns,
                               [](std::uint64_t s, const Binding& x) { return s < x.start_ns; });
   v.insert(pos, std::move(b));
@@ -171,11 +171,16 @@ bool IdentityTable::end(const dataplane::IpAddr& ip, const std::string& user,
   return false;
 }
 
+std::size_t IdentityTable::bindings_of(const dataplane::IpAddr& ip) const {
+  const auto it = by_ip_.find(ip);
+  return it == by_ip_.end() ? 0 : it->second.size();
+}
+
 std::vector<IdentityTable::Entry> IdentityTable::entries() const {
   std::vector<Entry> out;
   out.reserve(count_);
   for (const auto& [ip, v] : by_ip_) {
-    for (const Binding& b : v) out.push_back(Entry{ip, b.who, b.start_ns, b.end_ns, b.source});
+    for (const Binding& b : v) out.push_back(Entry{ip, b.who, b.start_ns, b.end_ns, b.source, b.live});
   }
   return out;
 }

@@ -65,6 +65,13 @@ class IdentityTable {
   bool holds_open(const dataplane::IpAddr& ip, const std::string& user, std::uint64_t ts_ns,
                   IdentitySource source) const;
   std::size_t size() const { return count_; }
+  // How many bindings `ip` has, in force or not (what a lookup chose among).
+  std::size_t bindings_of(const dataplane::IpAddr& ip) const;
+
+  // While on, the bindings added are marked `live`: received by a listener while running
+  // (identity_live.h), not read from a file or the store. A rebuild of the file sources
+  // (a reload) carries the live ones over instead of forgetting them.
+  void set_marking_live(bool on) { marking_live_ = on; }
 
   // Every binding, by address then start (for the store and `dlpctl identity list`).
   struct Entry {
@@ -72,6 +79,7 @@ class IdentityTable {
     Identity who;
     std::uint64_t start_ns = 0, end_ns = kForever;
     IdentitySource source = IdentitySource::static_map;
+    bool live = false;
   };
   std::vector<Entry> entries() const;
 
@@ -80,9 +88,11 @@ class IdentityTable {
     std::uint64_t start_ns, end_ns;
     Identity who;
     IdentitySource source;
+    bool live;
   };
   std::map<dataplane::IpAddr, std::vector<Binding>> by_ip_;  // each sorted by start
   std::size_t count_ = 0;
+  bool marking_live_ = false;
 };
 
 const char* identity_source_name(IdentitySource s);  // static | dhcp | session

@@ -115,15 +115,25 @@ json identity_import(Store& store, const json& req, const Caller& who) {
               {"ended", total.ended}, {"sources", sources}};
 }
 
-json identity_lookup(Store& store, const json& req) {
-  dataplane::IpAddr ip;
+bool lookup_args(const json& req, dataplane::IpAddr& ip, std::uint64_t& ts, json& error) {
   const std::string ip_text = text_of(req, "ip");
-  if (!parse_ip(ip_text, ip)) return fail("not an IP address: '" + ip_text + "'");
-  std::uint64_t ts = 0;
+  if (!parse_ip(ip_text, ip)) {
+    error = fail("not an IP address: '" + ip_text + "'");
+    return false;
+  }
   const std::string t = text_of(req, "time");
   if (!parse_time(t, ts)) {
-    return fail("bad time '" + t + "' (ISO-8601 like 2024-03-04T09:00:00Z, epoch seconds, or now)");
+    error = fail("bad time '" + t + "' (ISO-8601 like 2024-03-04T09:00:00Z, epoch seconds, or now)");
+    return false;
   }
+  return true;
+}
+
+json identity_lookup(Store& store, const json& req) {
+  dataplane::IpAddr ip;
+  std::uint64_t ts = 0;
+  json error;
+  if (!lookup_args(req, ip, ts, error)) return error;
   auto rows = store.bindings(ip.str());
   if (!rows) return fail(rows.error().message);
   // The table's rule decides, exactly as at scan time.
@@ -133,13 +143,21 @@ json identity_lookup(Store& store, const json& req) {
     parse_identity_source(b.source, src);
     ids.bind(ip, Identity{b.user, b.department}, b.start_ns, b.end_ns, src);
   }
-  const Identity* who = ids.lookup(ip, ts);
-  json j{{"ok", true}, {"ip", ip.str()}, {"time", iso8601_utc(ts)}, {"candidates", rows->size()}};
-  j["identity"] = who ? json{{"user", who->user}, {"department", who->department}} : json(nullptr);
-  return j;
+  return identity_lookup_in(req, ids);
 }
 
 }  // namespace
+
+json identity_lookup_in(const json& req, const IdentityTable& ids) {
+  dataplane::IpAddr ip;
+  std::uint64_t ts = 0;
+  json error;
+  if (!lookup_args(req, ip, ts, error)) return error;
+  const Identity* who = ids.lookup(ip, ts);
+  json j{{"ok", true}, {"ip", ip.str()}, {"time", iso8601_utc(ts)}, {"candidates", ids.bindings_of(ip)}};
+  j["identity"] = who ? json{{"user", who->user}, {"department", who->department}} : json(nullptr);
+  return j;
+}
 
 const std::vector<std::string>& store_request_names() {
   static const std::vector<std::string> names{

@@ -36,6 +36,10 @@ namespace dlp::mgmt {
 // `store` may be null only for requests that need none (policy.check); others then fail.
 nlohmann::json run_request(Store* store, const nlohmann::json& request, const Caller& who);
 
+// `identity.lookup` answered from `ids` (the running daemon's table: files, store and live
+// sources) instead of the store's bindings; the same reply.
+nlohmann::json identity_lookup_in(const nlohmann::json& request, const IdentityTable& ids);
+
 // The commands run_request knows, for the control server's registry.
 const std::vector<std::string>& store_request_names();
 

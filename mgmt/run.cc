@@ -31,6 +31,8 @@
 #include "mgmt/finding_json.h"
 #include "mgmt/identity.h"
 #include "mgmt/identity_import.h"
+#include "mgmt/identity_live.h"
+#include "mgmt/requests.h"
 #include "mgmt/run_config.h"
 #include "mgmt/store.h"
 #include "mgmt/store_records.h"
@@ -116,6 +118,57 @@ nlohmann::ordered_json stats_json(const dataplane::EngineStats& s) {
          {"hung", w.hung}, {"stopped", w.stopped}, {"crashed", w.crashed}});
   }
   return j;
+}
+
+nlohmann::json to_json(const RadiusCounters& c) {
+  return {{"received", c.received}, {"answered", c.answered}, {"starts", c.starts},
+          {"interims", c.interims}, {"stops", c.stops}, {"nas_restarts", c.nas_restarts},
+          {"other_status", c.other_status}, {"bound", c.bound}, {"ended", c.ended},
+          {"unchanged", c.unchanged}, {"no_identity", c.no_identity},
+          {"stop_unmatched", c.stop_unmatched}, {"send_failed", c.send_failed},
+          {"dropped", {{"total", c.dropped()}, {"truncated", c.truncated},
+                       {"bad_length", c.bad_length},
+                       {"not_accounting_request", c.not_accounting_request},
+                       {"bad_authenticator", c.bad_authenticator},
+                       {"bad_attribute", c.bad_attribute}, {"no_status_type", c.no_status_type}}}};
+}
+
+nlohmann::json to_json(const SyslogCounters& c) {
+  return {{"received", c.received}, {"bound", c.bound}, {"ended", c.ended},
+          {"renewed", c.renewed}, {"unowned", c.unowned}, {"ignored", c.ignored},
+          {"dropped", {{"total", c.malformed()}, {"bad_frame", c.bad_frame},
+                       {"bad_dhcp", c.bad_dhcp}, {"bad_logon", c.bad_logon}}}};
+}
+
+// The identity part of `dlpctl status`: how many bindings, and each live source's counters.
+nlohmann::json identity_status(const SharedIdentity& ids, const LiveIdentity& live,
+                               const RunConfig& cfg) {
+  nlohmann::json j;
+  std::size_t live_bindings = 0;
+  const auto entries = ids.entries();
+  for (const auto& e : entries) live_bindings += e.live ? 1 : 0;
+  j["bindings"] = entries.size();
+  j["live_bindings"] = live_bindings;
+  if (const auto* r = live.radius()) {
+    j["radius"] = to_json(r->counters());
+    j["radius"]["listen"] = cfg.live_identity.radius_listen;
+    j["radius"]["port"] = r->port();
+  }
+  if (const auto* sl = live.syslog()) {
+    j["syslog"] = to_json(sl->counters());
+    j["syslog"]["listen"] = cfg.live_identity.syslog_listen;
+    j["syslog"]["port"] = sl->port();
+  }
+  return j;
+}
+
+// The store keeps what the files said; live bindings stay in the running table.
+IdentityTable file_bindings(const IdentityTable& all) {
+  IdentityTable out;
+  for (IdentityTable::Entry& e : all.entries()) {
+    if (!e.live) out.bind(e.ip, std::move(e.who), e.start_ns, e.end_ns, e.source);
+  }
+  return out;
 }
 
 void write_atomically(const std::string& path, const std::string& text) {
@@ -236,11 +289,17 @@ int run_appliance(const RunOptions& opts, std::ostream& out, std::ostream& err) 
     }
     store = std::move(*opened);
   }
-  auto identity = std::make_unique<IdentityTable>();
   auto directory = std::make_unique<Directory>();
-  if (auto r = build_identity(*cfg, store.get(), *identity, *directory); !r) {
-    err << me << ": " << r.error().message << "\n";
-    return 2;
+  // Files and store first; the live listeners (started below) add to the same table, so
+  // one rule (identity.h) ranks every source at a finding's packet time.
+  SharedIdentity identity;
+  {
+    IdentityTable files;
+    if (auto r = build_identity(*cfg, store.get(), files, *directory); !r) {
+      err << me << ": " << r.error().message << "\n";
+      return 2;
+    }
+    identity.replace_files(std::move(files));
   }
   auto pstate = sync_policy(*cfg, store.get(), self, true);
   if (!pstate) {
@@ -271,6 +330,7 @@ int run_appliance(const RunOptions& opts, std::ostream& out, std::ostream& err) 
 
   // The control socket: dlpctl's verbs against the store (on the server's own connection),
   // plus status and reload answered by this process.
+  LiveIdentity live;  // declared after `identity`, so it stops before the table goes
   std::mutex status_mu;
   nlohmann::json status_doc = {{"ok", true}, {"daemon", true}, {"state", "starting"}};
   PendingReload reload_req;
@@ -302,6 +362,14 @@ int run_appliance(const RunOptions& opts, std::ostream& out, std::ostream& err) 
       }
       return reply;
     });
+    // Who the daemon would name: files, store and live sources together, by the same rule
+    // as a finding (the store alone knows only imported and file bindings).
+    control.handle("identity.lookup", [&](const ControlRequest& r) {
+      nlohmann::json reply = identity.read(
+          [&](const IdentityTable& t) { return identity_lookup_in(r.body, t); });
+      if (reply.value("ok", false)) reply["daemon"] = true;
+      return reply;
+    });
     control.handle("reload", [&](const ControlRequest& r) {
       std::unique_lock lk(reload_req.mu);
       reload_req.pending = true;
@@ -323,6 +391,15 @@ int run_appliance(const RunOptions& opts, std::ostream& out, std::ostream& err) 
       err << me << ": control socket: " << r.error().message << "\n";
       return 2;
     }
+  }
+
+  {
+    auto started = start_live_identity(cfg->live_identity, identity, *directory);
+    if (!started) {
+      err << me << ": identity: " << started.error().message << "\n";
+      return 2;
+    }
+    live = std::move(*started);
   }
 
   const inspectors::Registry registry = inspectors::default_registry(cfg->engine.worker.limits);
@@ -359,6 +436,8 @@ int run_appliance(const RunOptions& opts, std::ostream& out, std::ostream& err) 
       << (ecfg.fail_open ? "fail_open" : "fail_closed") << ", " << policy_note;
   if (store) err << ", store " << store->location();
   if (control.running()) err << ", control socket " << control.path();
+  if (live.radius()) err << ", RADIUS accounting on udp port " << live.radius()->port();
+  if (live.syslog()) err << ", identity syslog on udp port " << live.syslog()->port();
   err << "\n";
 
   const std::string run_id = new_run_id();
@@ -381,7 +460,8 @@ int run_appliance(const RunOptions& opts, std::ostream& out, std::ostream& err) 
   UserSightings sightings;
   auto handle = [&](dataplane::Finding&& f) {
     redact_metadata(*redactor, f.meta);
-    const Identity* who = identity->lookup(f.src_ip, f.ts_ns);
+    const std::optional<Identity> held = identity.lookup(f.src_ip, f.ts_ns);
+    const Identity* who = held ? &*held : nullptr;
     const std::string user = attributed_user(f, who);
     const std::string department = who ? who->department : directory->department(user);
     const AnalyzerDecision ad = analyzer.on_finding(f, user, department);
@@ -421,7 +501,7 @@ int run_appliance(const RunOptions& opts, std::ostream& out, std::ostream& err) 
     batch.users = sightings.records(analyzer);
     batch.baselines = baseline_records(analyzer);
     if (!bindings_stored) {
-      batch.bindings = binding_records(*identity, [&](IdentitySource src) -> std::string {
+      batch.bindings = binding_records(identity.read(file_bindings), [&](IdentitySource src) -> std::string {
         if (src == IdentitySource::static_map && !cfg->identity_csv.empty()) return cfg->identity_csv;
         return cfg->path;
       });
@@ -449,6 +529,10 @@ int run_appliance(const RunOptions& opts, std::ostream& out, std::ostream& err) 
     if (auto r = build_identity(*next, store.get(), *nid, *ndir); !r) {
       return {{"ok", false}, {"error", "reload refused, keeping the running configuration: " + r.error().message}};
     }
+    const bool live_changed =
+        next->live_identity.radius_listen != cfg->live_identity.radius_listen ||
+        next->live_identity.radius_secret_file != cfg->live_identity.radius_secret_file ||
+        next->live_identity.syslog_listen != cfg->live_identity.syslog_listen;
     (*engine)->reload_database(*ndb);
     redactor = std::make_unique<signatures::Redactor>(*ndb);
     detector_count = (*ndb)->detectors().size();
@@ -456,12 +540,14 @@ int run_appliance(const RunOptions& opts, std::ostream& out, std::ostream& err) 
     enforcement.publish(make_enforcement(++enforcement_version, actions, sources));
     analyzer.set_policy(std::move(np->policy));
     policy_note = np->note;
-    identity = std::move(nid);
+    identity.replace_files(std::move(*nid));
     directory = std::move(ndir);
     const std::string msg = std::to_string(detector_count) + " detectors, " +
                             std::to_string(actions.size()) + " action rule(s), " + policy_note +
-                            ", " + std::to_string(identity->size()) +
-                            " identity binding(s) (dataplane settings need a restart)";
+                            ", " + std::to_string(identity.size()) +
+                            " identity binding(s) (dataplane settings" +
+                            (live_changed ? " and the changed identity listeners" : "") +
+                            " need a restart)";
     audit("daemon.reload", {{"config", next->path}, {"detectors", detector_count},
                             {"actions", actions.size()}, {"policy", policy_note}}, who);
     return {{"ok", true}, {"message", msg}};
@@ -495,6 +581,7 @@ int run_appliance(const RunOptions& opts, std::ostream& out, std::ostream& err) 
                         {"findings", findings},
                         {"blocked", blocked},
                         {"store_errors", store_errors},
+                        {"identity", identity_status(identity, live, *cfg)},
                         {"counters", nlohmann::json::parse(stats_json(s).dump())}};
     std::lock_guard lk(status_mu);
     status_doc = std::move(j);
@@ -551,7 +638,7 @@ int run_appliance(const RunOptions& opts, std::ostream& out, std::ostream& err) 
       if (auto r = build_identity(*cfg, store.get(), *nid, *ndir); !r) {
         err << me << ": imported bindings could not be loaded: " << r.error().message << "\n";
       } else {
-        identity = std::move(nid);
+        identity.replace_files(std::move(*nid));
         directory = std::move(ndir);
       }
     }
@@ -592,6 +679,7 @@ int run_appliance(const RunOptions& opts, std::ostream& out, std::ostream& err) 
   }
 
   (*engine)->stop();  // workers drain, end every flow, release held frames
+  live.stop();        // the listeners' threads end; their counters stay readable
   while ((*engine)->drain(handle) != 0) {
   }
   findings_out->flush();

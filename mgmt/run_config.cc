@@ -2,6 +2,8 @@
 
 #include <grp.h>
 
+#include <openssl/crypto.h>
+
 #include "mgmt/store.h"
 
 #include <yaml-cpp/yaml.h>
@@ -188,11 +190,41 @@ Result<RunConfig> parse_run_config(const std::string& yaml_text, const std::stri
       if (const auto n = det["cache_dir"]) cfg.cache_dir = path_of(c, n, "detectors.cache_dir");
     }
     if (const auto id = root["identity"]) {
-      check_keys(c, id, "identity", {"csv", "directory", "dhcp_logs", "logon_events"});
+      check_keys(c, id, "identity",
+                 {"csv", "directory", "dhcp_logs", "logon_events", "radius", "syslog"});
       if (const auto n = id["csv"]) cfg.identity_csv = path_of(c, n, "identity.csv");
       if (const auto n = id["directory"]) cfg.directory_csv = path_of(c, n, "identity.directory");
       if (const auto n = id["dhcp_logs"]) cfg.dhcp_logs = paths_of(c, n, "identity.dhcp_logs");
       if (const auto n = id["logon_events"]) cfg.logon_events = paths_of(c, n, "identity.logon_events");
+      auto listen_of = [&](const YAML::Node& section, const std::string& key) {
+        const auto n = section["listen"];
+        if (!n) fail(c, section, key + " needs listen: ADDRESS:PORT, e.g. 127.0.0.1:1813");
+        const std::string s = scalar<std::string>(c, n, key + ".listen");
+        if (!valid_listen_address(s)) {
+          fail(c, n, key + ".listen must be ADDRESS:PORT with a numeric address (127.0.0.1:1813, "
+                     "0.0.0.0:1813, [::]:1813), not '" + s + "'");
+        }
+        return s;
+      };
+      if (const auto r = id["radius"]) {
+        check_keys(c, r, "identity.radius", {"listen", "secret_file"});
+        cfg.live_identity.radius_listen = listen_of(r, "identity.radius");
+        const auto n = r["secret_file"];
+        if (!n) fail(c, r, "identity.radius needs secret_file: the file holding the RADIUS shared secret");
+        cfg.live_identity.radius_secret_file = path_of(c, n, "identity.radius.secret_file");
+        // Refused here, with the line, rather than at start; the secret is not kept.
+        if (auto sec = read_secret_file(cfg.live_identity.radius_secret_file,
+                                        "identity.radius.secret_file");
+            !sec) {
+          fail(c, n, sec.error().message);
+        } else {
+          OPENSSL_cleanse(sec->data(), sec->size());
+        }
+      }
+      if (const auto sl = id["syslog"]) {
+        check_keys(c, sl, "identity.syslog", {"listen"});
+        cfg.live_identity.syslog_listen = listen_of(sl, "identity.syslog");
+      }
     }
     if (const auto n = root["policy"]) cfg.policy_path = path_of(c, n, "policy");
     if (const auto n = root["findings"]) {

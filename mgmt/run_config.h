@@ -15,7 +15,13 @@
 //     - { detector: secrets.private_key, verdict: drop }
 //   block_verdict: reset      # what a management-plane `block` decision does inline
 //   detectors: { packs: [extra.yaml], cache_dir: /var/cache/dlpgate }
-//   identity: { csv: identity.csv, directory: users.csv, dhcp_logs: [..], logon_events: [..] }
+//   identity:
+//     csv: identity.csv                 # files, read at start and at every reload
+//     directory: users.csv
+//     dhcp_logs: [dhcpd.leases, dhcpd.log]
+//     logon_events: [logons.jsonl]
+//     radius: { listen: "127.0.0.1:1813", secret_file: /etc/dlpgate/radius.secret }
+//     syslog: { listen: "127.0.0.1:5514" }   # live sources (identity_live.h), from start
 //   policy: policy.yaml
 //   findings: /var/log/dlpgate/findings.jsonl   # default: standard output
 //   stats: /run/dlpgate/stats.json              # counters, rewritten every second
@@ -39,6 +45,7 @@
 #include "common/dlp/result.h"
 #include "dataplane/dpdk/engine.h"
 #include "dataplane/verdict.h"
+#include "mgmt/identity_live.h"
 
 namespace dlp::mgmt {
 
@@ -51,6 +58,7 @@ struct RunConfig {
   std::string cache_dir;
   std::string identity_csv, directory_csv;
   std::vector<std::string> dhcp_logs, logon_events;
+  LiveIdentityConfig live_identity;  // empty listen addresses: that source is off
   std::string policy_path;
   std::string findings_path;  // empty: standard output
   std::string stats_path;     // empty: none
