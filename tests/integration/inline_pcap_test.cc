@@ -6,6 +6,10 @@
 // Bar of issue 5: the blocked flow stops at the matching segment (its later frames are
 // absent), the RSTs are present with the right bytes, everything else passes byte for byte.
 #include <gtest/gtest.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -428,6 +432,138 @@ TEST_F(InlinePcap, DaemonIsRunThroughDlpctlAndLeavesItsRecordInTheStore) {
   o = dlpctl("audit verify" + store, &rc);
   EXPECT_EQ(rc, 0) << o;
   EXPECT_EQ(slurp(path("stdout")).find(t.card), std::string::npos);
+}
+
+// Live identity on the running daemon: a RADIUS Start sent with radclient (and a logon
+// event sent with logger) before any traffic, and the finding of the card upload that
+// follows names the RADIUS user rather than the static owner of the address. The capture
+// is fed through a FIFO, so no frame is read before the test has sent the Start.
+TEST_F(InlinePcap, LiveRadiusStartBeforeTrafficNamesTheUserOfTheFinding) {
+  const std::string radclient = "/usr/bin/radclient", logger = "/usr/bin/logger";
+  ASSERT_EQ(::access(radclient.c_str(), X_OK), 0)
+      << "radclient not found: run deploy/install-deps.sh (Debian package freeradius-utils)";
+  ASSERT_EQ(::access(logger.c_str(), X_OK), 0)
+      << "logger not found: run deploy/install-deps.sh (Debian package bsdutils)";
+  const Traffic t = make_traffic();
+  write_capture("traffic.pcap", t.all);
+  ASSERT_EQ(::mkfifo(path("in.pcap").c_str(), 0600), 0);
+  { std::ofstream(path("radius.secret")) << "it3-s3cret\n"; }
+  { std::ofstream(path("wrong.secret")) << "not-it\n"; }
+  { std::ofstream(path("ids.csv")) << "ip,user,department\n10.1.0.10,dora,it\n"; }
+  { std::ofstream(path("dir.csv")) << "user,department,devices\nalice,finance,alice-laptop\nbob,sales,\n"; }
+  // Free loopback ports for the two listeners.
+  auto free_port = [](int type) {
+    const int fd = ::socket(AF_INET, type, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    socklen_t len = sizeof a;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+    ::close(fd);
+    return std::to_string(ntohs(a.sin_port));
+  };
+  const std::string rport = free_port(SOCK_DGRAM), sport = free_port(SOCK_DGRAM);
+  write_config("  - { category: credit_card, verdict: reset }\n",
+               "identity:\n  csv: ids.csv\n  directory: dir.csv\n"
+               "  radius: { listen: \"127.0.0.1:" + rport + "\", secret_file: radius.secret }\n"
+               "  syslog: { listen: \"127.0.0.1:" + sport + "\" }\n");
+  const std::string cmd = dlpgate_ + " run --config " + path("dlpgate.yaml") + " --max-seconds 60 >" +
+                          path("stdout") + " 2>" + path("stderr") + " & echo $! >" + path("pid");
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  const pid_t pid = static_cast<pid_t>(std::stol(slurp(path("pid"))));
+  const std::string sock = " --socket " + path("ctl.sock");
+  struct Stop {
+    pid_t pid;
+    ~Stop() {
+      ::kill(pid, SIGTERM);
+      for (int i = 0; i < 300 && ::kill(pid, 0) == 0; ++i) ::usleep(100'000);
+    }
+  } stop{pid};
+
+  // radclient retries until the listener is up; a reply means the Start is recorded.
+  // Event-Timestamp: a minute before the traffic (2024-03-04T09:00:00Z).
+  auto radius = [&](const std::string& attrs, const std::string& secret, int tries) {
+    const std::string c = "echo '" + attrs + "' | " + radclient + " -x -r " + std::to_string(tries) +
+                          " -t 0.5 -S " + path(secret) + " 127.0.0.1:" + rport + " acct >" +
+                          path("rad.out") + " 2>&1";
+    const int st = std::system(c.c_str());
+    return std::make_pair(WIFEXITED(st) ? WEXITSTATUS(st) : -1, slurp(path("rad.out")));
+  };
+  auto [rc1, out1] = radius("User-Name=CORP\\\\alice,Framed-IP-Address=10.1.0.10,Acct-Status-Type=Start,"
+                            "Acct-Session-Id=vpn-1,Event-Timestamp=1709542740", "radius.secret", 40);
+  ASSERT_EQ(rc1, 0) << out1 << slurp(path("stderr"));
+  ASSERT_NE(out1.find("Received Accounting-Response"), std::string::npos) << out1;
+  auto [rc2, out2] = radius("User-Name=mallory,Framed-IP-Address=10.1.0.10,Acct-Status-Type=Start,"
+                            "Acct-Session-Id=evil-1,Event-Timestamp=1709542770", "wrong.secret", 1);
+  EXPECT_NE(rc2, 0) << out2;
+  EXPECT_EQ(out2.find("Received Accounting-Response"), std::string::npos) << out2;
+  const std::string log = logger + " --udp --server 127.0.0.1 --port " + sport + " --rfc5424 -t evt ";
+  ASSERT_EQ(std::system((log + "'{\"TimeCreated\":\"2024-03-04T08:30:00Z\",\"EventID\":4624,"
+                               "\"TargetUserName\":\"CORP\\\\bob\",\"IpAddress\":\"10.1.0.20\"}'").c_str()), 0);
+  ASSERT_EQ(std::system((log + "'{not json'").c_str()), 0);
+
+  // Before any traffic, the daemon answers lookups from files and live sources together.
+  int rc = -1;
+  std::string o;
+  for (int i = 0; i < 100; ++i) {
+    o = dlpctl("identity lookup 10.1.0.20 2024-03-04T09:00:00Z" + sock, &rc);
+    if (rc == 0 && o.find("bob") != std::string::npos) break;
+    ::usleep(50'000);
+  }
+  EXPECT_EQ(o, "10.1.0.20 at 2024-03-04T09:00:00.000000Z: bob (sales)\n");
+  o = dlpctl("identity lookup 10.1.0.10 2024-03-04T08:58:59Z" + sock, &rc);
+  EXPECT_EQ(o, "10.1.0.10 at 2024-03-04T08:58:59.000000Z: dora (it)\n");
+  o = dlpctl("identity lookup 10.1.0.10 2024-03-04T08:59:00Z" + sock, &rc);
+  EXPECT_EQ(o, "10.1.0.10 at 2024-03-04T08:59:00.000000Z: alice (finance)\n");
+
+  // Now the traffic.
+  ASSERT_EQ(std::system(("timeout 30 cat " + path("traffic.pcap") + " > " + path("in.pcap")).c_str()), 0);
+  nlohmann::json st;
+  for (int i = 0; i < 300; ++i) {
+    const std::string so = dlpctl("status --json" + sock, &rc);
+    if (rc == 0) {
+      st = nlohmann::json::parse(slurp(path("ctl.out")));
+      if (st.value("findings", 0) >= 1 && st["identity"]["syslog"].value("received", 0) >= 2) break;
+    }
+    ASSERT_EQ(::kill(pid, 0), 0) << "dlpgate exited: " << slurp(path("stderr"));
+    ::usleep(100'000);
+  }
+  ASSERT_EQ(st.value("findings", 0), 1) << st.dump();
+  const nlohmann::json& radius_c = st["identity"]["radius"];
+  EXPECT_EQ(radius_c["received"], 2) << st.dump();
+  EXPECT_EQ(radius_c["answered"], 1);
+  EXPECT_EQ(radius_c["bound"], 1);
+  EXPECT_EQ(radius_c["dropped"]["total"], 1);
+  EXPECT_EQ(radius_c["dropped"]["bad_authenticator"], 1);
+  const nlohmann::json& syslog_c = st["identity"]["syslog"];
+  EXPECT_EQ(syslog_c["received"], 2);
+  EXPECT_EQ(syslog_c["bound"], 1);
+  EXPECT_EQ(syslog_c["dropped"]["bad_logon"], 1);
+  EXPECT_EQ(st["identity"]["bindings"], 3);
+  EXPECT_EQ(st["identity"]["live_bindings"], 2);
+  const std::string text = dlpctl("status" + sock, &rc);
+  EXPECT_NE(text.find("radius     127.0.0.1:" + rport + ": received 2, answered 1, bound 1, ended 0, "
+                      "dropped 1 (bad_authenticator 1)"), std::string::npos) << text;
+
+  std::vector<nlohmann::json> fs_;
+  for (int i = 0; i < 50 && fs_.empty(); ++i, ::usleep(100'000)) fs_ = findings();
+  ASSERT_EQ(fs_.size(), 1u);
+  EXPECT_EQ(fs_[0]["src_ip"], "10.1.0.10");
+  EXPECT_EQ(fs_[0]["user"], "alice") << fs_[0].dump();
+  EXPECT_EQ(fs_[0]["department"], "finance");
+
+  // A Stop ends the session; a later lookup falls back to the static owner.
+  auto [rc3, out3] = radius("User-Name=alice,Framed-IP-Address=10.1.0.10,Acct-Status-Type=Stop,"
+                            "Acct-Session-Id=vpn-1,Event-Timestamp=1709546400", "radius.secret", 3);
+  EXPECT_EQ(rc3, 0) << out3;
+  o = dlpctl("identity lookup 10.1.0.10 2024-03-04T10:00:00Z" + sock, &rc);
+  EXPECT_EQ(o, "10.1.0.10 at 2024-03-04T10:00:00.000000Z: dora (it)\n");
+
+  // Neither secret appears in anything the daemon wrote.
+  const std::string err = slurp(path("stderr")) + slurp(path("stdout"));
+  EXPECT_EQ(err.find("it3-s3cret"), std::string::npos);
+  EXPECT_NE(err.find("RADIUS accounting on udp port " + rport), std::string::npos) << err;
 }
 
 }  // namespace
