@@ -207,8 +207,16 @@ class UdpService {
         const ssize_t r = ::recvfrom(fd_, buf.data(), buf.size(), 0,
                                      reinterpret_cast<sockaddr*>(&from), &flen);
         if (r < 0) break;  // EAGAIN: drained
-        const auto reply = handler_(std::span<const std::uint8_t>(buf.data(), static_cast<std::size_t>(r)),
-                                    peer_address(from), realtime_ns());
+        std::vector<std::uint8_t> reply;
+        try {
+          reply = handler_(std::span<const std::uint8_t>(buf.data(), static_cast<std::size_t>(r)),
+                           peer_address(from), realtime_ns());
+        } catch (const std::exception&) {
+          // Out of memory in the middle of one message: that message is lost, the
+          // listener goes on (an exception leaving this thread would end the process).
+          handler_failures_.fetch_add(1, std::memory_order_relaxed);
+          continue;
+        }
         if (!reply.empty() &&
             ::sendto(fd_, reply.data(), reply.size(), 0, reinterpret_cast<const sockaddr*>(&from),
                      flen) != static_cast<ssize_t>(reply.size())) {
@@ -220,6 +228,7 @@ class UdpService {
 
  public:
   std::uint64_t send_failures() const { return send_failures_.load(std::memory_order_relaxed); }
+  std::uint64_t handler_failures() const { return handler_failures_.load(std::memory_order_relaxed); }
 
  private:
   int fd_ = -1;
@@ -228,6 +237,7 @@ class UdpService {
   Handler handler_;
   std::thread thread_;
   std::atomic<std::uint64_t> send_failures_{0};
+  std::atomic<std::uint64_t> handler_failures_{0};
 };
 
 // ---------------------------------------------------------------------------------------
@@ -554,6 +564,7 @@ std::uint16_t RadiusAccountingListener::port() const { return service_->port(); 
 RadiusCounters RadiusAccountingListener::counters() const {
   RadiusCounters c = logic_->counters();
   c.send_failed = service_->send_failures();
+  c.internal_errors = service_->handler_failures();
   return c;
 }
 
@@ -786,6 +797,11 @@ void SyslogIdentityReceiver::stop() {
   if (service_) service_->stop();
 }
 std::uint16_t SyslogIdentityReceiver::port() const { return service_->port(); }
+SyslogCounters SyslogIdentityReceiver::counters() const {
+  SyslogCounters c = logic_->counters();
+  c.internal_errors = service_->handler_failures();
+  return c;
+}
 
 // ---------------------------------------------------------------------------------------
 // Configuration and start-up

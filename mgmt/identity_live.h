@@ -139,6 +139,7 @@ struct RadiusCounters {
   std::uint64_t no_identity = 0;  // verified but names no usable address, or nobody: answered, unbound
   std::uint64_t stop_unmatched = 0;  // a Stop for a session that has no open binding
   std::uint64_t send_failed = 0;     // the response could not be sent
+  std::uint64_t internal_errors = 0;  // a datagram lost to an exception (out of memory)
   // Dropped, unanswered, by reason (RadiusDrop).
   std::uint64_t truncated = 0, bad_length = 0, not_accounting_request = 0,
                 bad_authenticator = 0, bad_attribute = 0, no_status_type = 0;
@@ -234,6 +235,7 @@ struct SyslogCounters {
   // Dropped, by reason: no <PRI> or a broken RFC 5424 header; a DHCPACK in no known form;
   // a logon event that is not a JSON object or has no readable TimeCreated.
   std::uint64_t bad_frame = 0, bad_dhcp = 0, bad_logon = 0;
+  std::uint64_t internal_errors = 0;  // a datagram lost to an exception (out of memory)
   std::uint64_t malformed() const { return bad_frame + bad_dhcp + bad_logon; }
 };
 
@@ -262,7 +264,7 @@ class SyslogIdentityReceiver {
   ~SyslogIdentityReceiver();
   void stop();
   std::uint16_t port() const;
-  SyslogCounters counters() const { return logic_->counters(); }
+  SyslogCounters counters() const;
 
  private:
   SyslogIdentityReceiver() = default;

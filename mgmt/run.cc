@@ -126,6 +126,7 @@ nlohmann::json to_json(const RadiusCounters& c) {
           {"other_status", c.other_status}, {"bound", c.bound}, {"ended", c.ended},
           {"unchanged", c.unchanged}, {"no_identity", c.no_identity},
           {"stop_unmatched", c.stop_unmatched}, {"send_failed", c.send_failed},
+          {"internal_errors", c.internal_errors},
           {"dropped", {{"total", c.dropped()}, {"truncated", c.truncated},
                        {"bad_length", c.bad_length},
                        {"not_accounting_request", c.not_accounting_request},
@@ -136,6 +137,7 @@ nlohmann::json to_json(const RadiusCounters& c) {
 nlohmann::json to_json(const SyslogCounters& c) {
   return {{"received", c.received}, {"bound", c.bound}, {"ended", c.ended},
           {"renewed", c.renewed}, {"unowned", c.unowned}, {"ignored", c.ignored},
+          {"internal_errors", c.internal_errors},
           {"dropped", {{"total", c.malformed()}, {"bad_frame", c.bad_frame},
                        {"bad_dhcp", c.bad_dhcp}, {"bad_logon", c.bad_logon}}}};
 }

@@ -743,6 +743,54 @@ TEST_F(LiveIdentityTest, LoggerMessagesInBothFramingsBind) {
   EXPECT_EQ(c.malformed(), 0u);
 }
 
+TEST_F(LiveIdentityTest, HostileSyslogDatagramsAreCountedDropsAndTheReceiverGoesOn) {
+  SharedIdentity ids;
+  auto live = start_live_identity({"", "", "127.0.0.1:0"}, ids, directory_);
+  ASSERT_TRUE(live) << live.error().message;
+  const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(live->syslog()->port());
+  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  auto send = [&](const std::string& b) {
+    ASSERT_EQ(::sendto(fd, b.data(), b.size(), 0, reinterpret_cast<const sockaddr*>(&to), sizeof to),
+              static_cast<ssize_t>(b.size()));
+  };
+  // Broken frames.
+  send("");
+  send("no pri at all");
+  send("<999>x");
+  send("<13>1 yesterday gw app - - - m");
+  send("<13>1 - gw app - - [unclosed");
+  // Identity messages that cannot be read.
+  send("<30>gw dhcpd: DHCPACK garbled");
+  send("<30>DHCPACK on " + std::string(60000, '9') + " to 00:16:3e:01:01:01 via eth1");
+  send("<13>1 - dc01 evt - - - {\"EventID\":4624,");
+  send("<13>1 - dc01 evt - - - {\"EventID\":4624,\"TimeCreated\":\"soon\",\"TargetUserName\":\"bob\",\"IpAddress\":\"10.0.0.5\"}");
+  // Not about identity: deeply nested JSON, binary, NULs.
+  send("<13>{\"a\":" + std::string(30000, '[') + std::string(30000, ']') + "}");
+  std::string binary = "<13>";
+  std::mt19937 rng(7);
+  for (int i = 0; i < 4000; ++i) binary += static_cast<char>(rng() % 256);
+  send(binary);
+  send(std::string("<13>\0\0\0", 7));
+  // Still serving.
+  send("<30>1 2024-03-04T09:00:00Z gw dhcpd - - - DHCPACK on 10.0.0.7 to 00:16:3e:01:01:01 via eth1");
+  ASSERT_TRUE(eventually([&] { return live->syslog()->counters().received == 13; }))
+      << live->syslog()->counters().received;
+  const SyslogCounters c = live->syslog()->counters();
+  EXPECT_EQ(c.bad_frame, 5u);
+  EXPECT_EQ(c.bad_dhcp, 2u);
+  EXPECT_EQ(c.bad_logon, 2u);
+  EXPECT_EQ(c.ignored, 3u);
+  EXPECT_EQ(c.bound, 1u);
+  EXPECT_EQ(c.internal_errors, 0u);
+  EXPECT_EQ(who(ids, "10.0.0.7", kT0 * kSec), "alice/finance");
+  EXPECT_EQ(ids.size(), 1u);
+  ::close(fd);
+}
+
 TEST_F(LiveIdentityTest, StartErrorsAreClearAndNeverShowTheSecret) {
   SharedIdentity ids;
   auto err = [&](LiveIdentityConfig cfg) {
