@@ -419,6 +419,11 @@ RadiusAccounting::RadiusAccounting(std::string secret, SharedIdentity& ids, Dire
 
 RadiusAccounting::~RadiusAccounting() { OPENSSL_cleanse(secret_.data(), secret_.size()); }
 
+void RadiusAccounting::set_directory(Directory directory) {
+  std::lock_guard lock(mu_);
+  directory_ = std::move(directory);
+}
+
 RadiusCounters RadiusAccounting::counters() const {
   std::lock_guard lock(mu_);
   return counters_;
@@ -484,6 +489,13 @@ void RadiusAccounting::record(const RadiusAccountingRequest& req, const std::str
     case kAcctStart:
     case kAcctInterimUpdate: {
       ++(req.status_type == kAcctStart ? counters_.starts : counters_.interims);
+      if (const auto e = ended_.find(key); e != ended_.end()) {
+        if (t < e->second) {
+          ++counters_.stale;
+          return;
+        }
+        ended_.erase(e);  // the NAS reuses the session id for a new session
+      }
       if (!req.framed_ip || !who) {
         ++counters_.no_identity;
         return;
@@ -523,6 +535,7 @@ void RadiusAccounting::record(const RadiusAccountingRequest& req, const std::str
       const bool ended = s && ids_.update([&](IdentityTable& table) {
         return table.end(s->ip, s->user, t, s->source);
       });
+      remember_ended(key, t);
       ++(ended ? counters_.ended : counters_.stop_unmatched);
       return;
     }
@@ -533,12 +546,23 @@ void RadiusAccounting::record(const RadiusAccountingRequest& req, const std::str
         for (auto it = sessions_.lower_bound({nas, std::string()});
              it != sessions_.end() && it->first.first == nas;) {
           if (table.end(it->second.ip, it->second.user, t, it->second.source)) ++counters_.ended;
+          remember_ended(it->first, t);
           it = sessions_.erase(it);
         }
       });
       return;
     }
     default: ++counters_.other_status; return;
+  }
+}
+
+void RadiusAccounting::remember_ended(const SessionKey& key, std::uint64_t t) {
+  const auto [it, inserted] = ended_.insert_or_assign(key, t);
+  if (!inserted) return;  // already in the order
+  ended_order_.push_back(key);
+  while (ended_order_.size() > kEndedMemory) {
+    ended_.erase(ended_order_.front());
+    ended_order_.pop_front();
   }
 }
 
@@ -730,6 +754,11 @@ bool parse_syslog(std::string_view d, SyslogMessage& out, std::string& why) {
 SyslogIdentity::SyslogIdentity(SharedIdentity& ids, Directory directory)
     : ids_(ids), directory_(std::move(directory)) {}
 
+void SyslogIdentity::set_directory(Directory directory) {
+  std::lock_guard lock(mu_);
+  directory_ = std::move(directory);
+}
+
 SyslogCounters SyslogIdentity::counters() const {
   std::lock_guard lock(mu_);
   return counters_;
@@ -844,6 +873,11 @@ Result<std::string> read_secret_file(const std::string& path, const std::string&
   }
   if (text.empty()) return make_error(where + "empty");
   return text;
+}
+
+void LiveIdentity::set_directory(const Directory& directory) {
+  if (radius_) radius_->set_directory(directory);
+  if (syslog_) syslog_->set_directory(directory);
 }
 
 void LiveIdentity::stop() {

@@ -23,6 +23,7 @@
 
 #include <array>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -138,6 +139,7 @@ struct RadiusCounters {
   std::uint64_t unchanged = 0;    // a retransmitted Start or an Interim-Update of a bound session
   std::uint64_t no_identity = 0;  // verified but names no usable address, or nobody: answered, unbound
   std::uint64_t stop_unmatched = 0;  // a Stop for a session that has no open binding
+  std::uint64_t stale = 0;  // a Start/Interim of a session already stopped: answered, unbound
   std::uint64_t send_failed = 0;     // the response could not be sent
   std::uint64_t internal_errors = 0;  // a datagram lost to an exception (out of memory)
   // Dropped, unanswered, by reason (RadiusDrop).
@@ -168,6 +170,8 @@ class RadiusAccounting {
   std::vector<std::uint8_t> on_datagram(std::span<const std::uint8_t> datagram,
                                         const std::string& nas, std::uint64_t now_ns);
   RadiusCounters counters() const;
+  // The directory read again (a reload): used from the next datagram on.
+  void set_directory(Directory directory);
 
  private:
   struct Session {
@@ -180,10 +184,18 @@ class RadiusAccounting {
 
   std::string secret_;
   SharedIdentity& ids_;
-  const Directory directory_;
+  Directory directory_;
   mutable std::mutex mu_;  // counters_ and sessions_: read by counters() from other threads
   RadiusCounters counters_;
-  std::map<std::pair<std::string, std::string>, Session> sessions_;  // (NAS, Acct-Session-Id)
+  using SessionKey = std::pair<std::string, std::string>;  // (NAS, Acct-Session-Id)
+  std::map<SessionKey, Session> sessions_;
+  // Sessions that stopped, and when, so a Start or Interim-Update of theirs arriving later
+  // (reordered, retransmitted, replayed) cannot bring them back. The oldest are forgotten
+  // past kEndedMemory.
+  static constexpr std::size_t kEndedMemory = 65536;
+  std::map<SessionKey, std::uint64_t> ended_;
+  std::deque<SessionKey> ended_order_;
+  void remember_ended(const SessionKey& key, std::uint64_t t);
 };
 
 class UdpService;  // identity_live.cc: a bound socket and its poll() thread
@@ -201,6 +213,7 @@ class RadiusAccountingListener {
   void stop();                  // returns once the thread has ended; idempotent
   std::uint16_t port() const;   // the bound port
   RadiusCounters counters() const;
+  void set_directory(Directory directory) { logic_->set_directory(std::move(directory)); }
 
  private:
   RadiusAccountingListener() = default;
@@ -247,10 +260,11 @@ class SyslogIdentity {
   SyslogIdentity(SharedIdentity& ids, Directory directory);
   void on_datagram(std::string_view datagram, std::uint64_t now_ns);
   SyslogCounters counters() const;
+  void set_directory(Directory directory);
 
  private:
   SharedIdentity& ids_;
-  const Directory directory_;
+  Directory directory_;
   mutable std::mutex mu_;
   SyslogCounters counters_;
 };
@@ -265,6 +279,7 @@ class SyslogIdentityReceiver {
   void stop();
   std::uint16_t port() const;
   SyslogCounters counters() const;
+  void set_directory(Directory directory) { logic_->set_directory(std::move(directory)); }
 
  private:
   SyslogIdentityReceiver() = default;
@@ -291,6 +306,8 @@ class LiveIdentity {
   LiveIdentity& operator=(LiveIdentity&&) noexcept = default;
   ~LiveIdentity() { stop(); }
   void stop();
+  // The directory read again (a reload): both listeners use it from their next datagram.
+  void set_directory(const Directory& directory);
   const RadiusAccountingListener* radius() const { return radius_.get(); }  // nullptr: off
   const SyslogIdentityReceiver* syslog() const { return syslog_.get(); }    // nullptr: off
 
@@ -304,7 +321,7 @@ class LiveIdentity {
 // Starts what `cfg` names; all or nothing. Errors: "radius_listen 'x': ..." (not
 // ADDRESS:PORT, port in use, address not on this host, permission), "radius_secret_file
 // '/path': ..." (missing, unreadable, empty), a RADIUS listener without a secret file.
-// The directory is copied: a changed directory takes effect at the next start.
+// The directory is copied; LiveIdentity::set_directory() hands the listeners a new one.
 Result<LiveIdentity> start_live_identity(const LiveIdentityConfig& cfg, SharedIdentity& ids,
                                          const Directory& directory);
 

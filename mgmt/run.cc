@@ -125,7 +125,7 @@ nlohmann::json to_json(const RadiusCounters& c) {
           {"interims", c.interims}, {"stops", c.stops}, {"nas_restarts", c.nas_restarts},
           {"other_status", c.other_status}, {"bound", c.bound}, {"ended", c.ended},
           {"unchanged", c.unchanged}, {"no_identity", c.no_identity},
-          {"stop_unmatched", c.stop_unmatched}, {"send_failed", c.send_failed},
+          {"stop_unmatched", c.stop_unmatched}, {"stale", c.stale}, {"send_failed", c.send_failed},
           {"internal_errors", c.internal_errors},
           {"dropped", {{"total", c.dropped()}, {"truncated", c.truncated},
                        {"bad_length", c.bad_length},
@@ -544,6 +544,7 @@ int run_appliance(const RunOptions& opts, std::ostream& out, std::ostream& err) 
     policy_note = np->note;
     identity.replace_files(std::move(*nid));
     directory = std::move(ndir);
+    live.set_directory(*directory);
     const std::string msg = std::to_string(detector_count) + " detectors, " +
                             std::to_string(actions.size()) + " action rule(s), " + policy_note +
                             ", " + std::to_string(identity.size()) +
@@ -642,6 +643,7 @@ int run_appliance(const RunOptions& opts, std::ostream& out, std::ostream& err) 
       } else {
         identity.replace_files(std::move(*nid));
         directory = std::move(ndir);
+        live.set_directory(*directory);
       }
     }
     if (now - last_stats >= std::chrono::seconds(1)) {

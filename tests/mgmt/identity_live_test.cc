@@ -248,6 +248,30 @@ TEST_F(RadiusAccountingTest, StartBindsFromEventTimeAndStopEndsIt) {
   EXPECT_EQ(c.dropped(), 0u);
 }
 
+TEST_F(RadiusAccountingTest, AStartArrivingAfterItsStopDoesNotBringTheSessionBack) {
+  const Bytes start = request(1, {user("alice"), attr_ip("10.1.2.3"), status(kAcctStart),
+                                  session("s1"), event_ts(kT0)});
+  feed(start);
+  feed(request(2, {status(kAcctStop), session("s1"), event_ts(kT0 + 3600)}));
+  // The same Start again (a late retransmission, or a replay of the captured datagram) and
+  // a late Interim-Update: answered, as RFC 2866 wants, but nothing is bound.
+  EXPECT_EQ(feed(start), expected_response(start));
+  feed(request(3, {user("alice"), attr_ip("10.1.2.3"), status(kAcctInterimUpdate), session("s1"),
+                   event_ts(kT0 + 600)}));
+  EXPECT_EQ(who(ids_, "10.1.2.3", (kT0 + 3600) * kSec), "-");
+  EXPECT_EQ(who(ids_, "10.1.2.3", (kT0 + 86400) * kSec), "-");
+  EXPECT_EQ(ids_.size(), 1u);
+  // The NAS reuses the session id later, for bob: a new session.
+  feed(request(4, {user("bob"), attr_ip("10.1.2.3"), status(kAcctStart), session("s1"),
+                   event_ts(kT0 + 7200)}));
+  EXPECT_EQ(who(ids_, "10.1.2.3", (kT0 + 7200) * kSec), "bob/sales");
+  const RadiusCounters c = acct_.counters();
+  EXPECT_EQ(c.stale, 2u);
+  EXPECT_EQ(c.bound, 2u);
+  EXPECT_EQ(c.ended, 1u);
+  EXPECT_EQ(c.answered, 5u);
+}
+
 TEST_F(RadiusAccountingTest, WithoutEventTimestampTheArrivalLessTheDelayCounts) {
   const std::uint64_t now = (kT0 + 100) * kSec + 5;
   feed(request(1, {user("bob"), attr_ip("10.1.2.4"), status(kAcctStart), session("b"), attr32(41, 10)}),
@@ -515,6 +539,18 @@ TEST(SyslogIdentityTest, RoutesBodiesToTheirParsersAndCounts) {
   EXPECT_EQ(c.bad_dhcp, 1u);
   EXPECT_EQ(c.bad_logon, 2u);
   EXPECT_EQ(c.malformed(), 4u);
+}
+
+TEST(SyslogIdentityTest, ANewDirectoryTakesEffectAtTheNextMessage) {
+  SharedIdentity ids;
+  SyslogIdentity s(ids, Directory{});
+  const std::string ack = "<30>1 2024-03-04T09:00:00Z gw dhcpd - - - DHCPACK on 10.0.0.7 to 00:16:3e:01:01:01 via eth1";
+  s.on_datagram(ack, 0);
+  EXPECT_EQ(s.counters().unowned, 1u);
+  s.set_directory(test_directory());  // a reload read a directory that knows the device
+  s.on_datagram(ack, 0);
+  EXPECT_EQ(s.counters().bound, 1u);
+  EXPECT_EQ(who(ids, "10.0.0.7", kT0 * kSec), "alice/finance");
 }
 
 // --- over loopback, with the real clients ------------------------------------------------
