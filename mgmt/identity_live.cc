@@ -131,8 +131,10 @@ class UdpService {
                                                           const std::string& peer, std::uint64_t now_ns)>;
 
   // `what` names the setting in errors ("radius_listen").
+  // `allow`: the senders taken (empty: any); others are dropped before `handler`.
   static Result<std::unique_ptr<UdpService>> start(const std::string& what,
-                                                   const std::string& listen, Handler handler) {
+                                                   const std::string& listen,
+                                                   std::vector<Cidr> allow, Handler handler) {
     const std::string where = what + " '" + listen + "': ";
     ListenAddress la;
     if (!parse_listen(listen, la)) {
@@ -141,6 +143,7 @@ class UdpService {
     }
     std::unique_ptr<UdpService> s(new UdpService());
     s->handler_ = std::move(handler);
+    s->allow_ = std::move(allow);
     s->fd_ = ::socket(la.addr.ss_family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (s->fd_ < 0) return make_error(where + "cannot open a UDP socket: " + std::strerror(errno));
     // Bursts come at NAS restarts and at the start of the working day.
@@ -207,10 +210,21 @@ class UdpService {
         const ssize_t r = ::recvfrom(fd_, buf.data(), buf.size(), 0,
                                      reinterpret_cast<sockaddr*>(&from), &flen);
         if (r < 0) break;  // EAGAIN: drained
+        const std::string peer = peer_address(from);
+        if (!allow_.empty()) {
+          dataplane::IpAddr a;
+          const bool ok = parse_ip(peer, a) &&
+                          std::any_of(allow_.begin(), allow_.end(),
+                                      [&](const Cidr& c) { return c.contains(a); });
+          if (!ok) {
+            not_allowed_.fetch_add(1, std::memory_order_relaxed);
+            continue;
+          }
+        }
         std::vector<std::uint8_t> reply;
         try {
           reply = handler_(std::span<const std::uint8_t>(buf.data(), static_cast<std::size_t>(r)),
-                           peer_address(from), realtime_ns());
+                           peer, realtime_ns());
         } catch (const std::exception&) {
           // Out of memory in the middle of one message: that message is lost, the
           // listener goes on (an exception leaving this thread would end the process).
@@ -229,6 +243,7 @@ class UdpService {
  public:
   std::uint64_t send_failures() const { return send_failures_.load(std::memory_order_relaxed); }
   std::uint64_t handler_failures() const { return handler_failures_.load(std::memory_order_relaxed); }
+  std::uint64_t not_allowed() const { return not_allowed_.load(std::memory_order_relaxed); }
 
  private:
   int fd_ = -1;
@@ -238,6 +253,8 @@ class UdpService {
   std::thread thread_;
   std::atomic<std::uint64_t> send_failures_{0};
   std::atomic<std::uint64_t> handler_failures_{0};
+  std::atomic<std::uint64_t> not_allowed_{0};
+  std::vector<Cidr> allow_;
 };
 
 // ---------------------------------------------------------------------------------------
@@ -567,12 +584,13 @@ void RadiusAccounting::remember_ended(const SessionKey& key, std::uint64_t t) {
 }
 
 Result<std::unique_ptr<RadiusAccountingListener>> RadiusAccountingListener::start(
-    const std::string& listen, std::string secret, SharedIdentity& ids, Directory directory) {
+    const std::string& listen, std::string secret, SharedIdentity& ids, Directory directory,
+    std::vector<Cidr> allow) {
   if (secret.empty()) return make_error("radius_listen '" + listen + "': the shared secret is empty");
   std::unique_ptr<RadiusAccountingListener> l(new RadiusAccountingListener());
   l->logic_ = std::make_unique<RadiusAccounting>(std::move(secret), ids, std::move(directory));
   RadiusAccounting* logic = l->logic_.get();
-  auto svc = UdpService::start("radius_listen", listen,
+  auto svc = UdpService::start("radius_listen", listen, std::move(allow),
                                [logic](std::span<const std::uint8_t> d, const std::string& peer,
                                        std::uint64_t now) { return logic->on_datagram(d, peer, now); });
   if (!svc) return svc.error();
@@ -589,6 +607,8 @@ RadiusCounters RadiusAccountingListener::counters() const {
   RadiusCounters c = logic_->counters();
   c.send_failed = service_->send_failures();
   c.internal_errors = service_->handler_failures();
+  c.not_allowed = service_->not_allowed();
+  c.received += c.not_allowed;
   return c;
 }
 
@@ -806,12 +826,12 @@ void SyslogIdentity::on_datagram(std::string_view datagram, std::uint64_t now_ns
 }
 
 Result<std::unique_ptr<SyslogIdentityReceiver>> SyslogIdentityReceiver::start(
-    const std::string& listen, SharedIdentity& ids, Directory directory) {
+    const std::string& listen, SharedIdentity& ids, Directory directory, std::vector<Cidr> allow) {
   std::unique_ptr<SyslogIdentityReceiver> r(new SyslogIdentityReceiver());
   r->logic_ = std::make_unique<SyslogIdentity>(ids, std::move(directory));
   SyslogIdentity* logic = r->logic_.get();
   auto svc = UdpService::start(
-      "syslog_listen", listen,
+      "syslog_listen", listen, std::move(allow),
       [logic](std::span<const std::uint8_t> d, const std::string&, std::uint64_t now) {
         logic->on_datagram(std::string_view(reinterpret_cast<const char*>(d.data()), d.size()), now);
         return std::vector<std::uint8_t>();
@@ -829,6 +849,8 @@ std::uint16_t SyslogIdentityReceiver::port() const { return service_->port(); }
 SyslogCounters SyslogIdentityReceiver::counters() const {
   SyslogCounters c = logic_->counters();
   c.internal_errors = service_->handler_failures();
+  c.not_allowed = service_->not_allowed();
+  c.received += c.not_allowed;
   return c;
 }
 
@@ -885,8 +907,28 @@ void LiveIdentity::stop() {
   if (syslog_) syslog_->stop();
 }
 
+namespace {
+
+Result<std::vector<Cidr>> parse_allow(const std::string& what, const std::vector<std::string>& list) {
+  std::vector<Cidr> out;
+  for (const std::string& a : list) {
+    Cidr c;
+    if (!parse_cidr(a, c)) {
+      return make_error(what + " '" + a + "': expected an address or a CIDR, e.g. 10.0.0.5 or 10.0.0.0/24");
+    }
+    out.push_back(c);
+  }
+  return out;
+}
+
+}  // namespace
+
 Result<LiveIdentity> start_live_identity(const LiveIdentityConfig& cfg, SharedIdentity& ids,
                                          const Directory& directory) {
+  auto radius_allow = parse_allow("radius_allow", cfg.radius_allow);
+  if (!radius_allow) return radius_allow.error();
+  auto syslog_allow = parse_allow("syslog_allow", cfg.syslog_allow);
+  if (!syslog_allow) return syslog_allow.error();
   LiveIdentity live;
   if (!cfg.radius_listen.empty()) {
     if (cfg.radius_secret_file.empty()) {
@@ -895,7 +937,8 @@ Result<LiveIdentity> start_live_identity(const LiveIdentityConfig& cfg, SharedId
     }
     auto secret = read_secret_file(cfg.radius_secret_file);
     if (!secret) return secret.error();
-    auto r = RadiusAccountingListener::start(cfg.radius_listen, std::move(*secret), ids, directory);
+    auto r = RadiusAccountingListener::start(cfg.radius_listen, std::move(*secret), ids, directory,
+                                             std::move(*radius_allow));
     if (!r) return r.error();
     live.radius_ = std::move(*r);
   } else if (!cfg.radius_secret_file.empty()) {
@@ -903,7 +946,8 @@ Result<LiveIdentity> start_live_identity(const LiveIdentityConfig& cfg, SharedId
                       "': set, but radius_listen is not");
   }
   if (!cfg.syslog_listen.empty()) {
-    auto s = SyslogIdentityReceiver::start(cfg.syslog_listen, ids, directory);
+    auto s = SyslogIdentityReceiver::start(cfg.syslog_listen, ids, directory,
+                                           std::move(*syslog_allow));
     if (!s) return s.error();  // `live` stops the RADIUS listener on the way out
     live.syslog_ = std::move(*s);
   }

@@ -38,6 +38,7 @@
 #include "common/dlp/result.h"
 #include "mgmt/identity.h"
 #include "mgmt/identity_import.h"
+#include "mgmt/policy.h"
 
 namespace dlp::mgmt {
 
@@ -143,11 +144,12 @@ struct RadiusCounters {
   std::uint64_t send_failed = 0;     // the response could not be sent
   std::uint64_t internal_errors = 0;  // a datagram lost to an exception (out of memory)
   // Dropped, unanswered, by reason (RadiusDrop).
+  std::uint64_t not_allowed = 0;  // from an address outside radius_allow
   std::uint64_t truncated = 0, bad_length = 0, not_accounting_request = 0,
                 bad_authenticator = 0, bad_attribute = 0, no_status_type = 0;
   std::uint64_t dropped() const {
-    return truncated + bad_length + not_accounting_request + bad_authenticator + bad_attribute +
-           no_status_type;
+    return not_allowed + truncated + bad_length + not_accounting_request + bad_authenticator +
+           bad_attribute + no_status_type;
   }
 };
 
@@ -208,7 +210,8 @@ class RadiusAccountingListener {
   static Result<std::unique_ptr<RadiusAccountingListener>> start(const std::string& listen,
                                                                  std::string secret,
                                                                  SharedIdentity& ids,
-                                                                 Directory directory);
+                                                                 Directory directory,
+                                                                 std::vector<Cidr> allow = {});
   ~RadiusAccountingListener();  // stop()
   void stop();                  // returns once the thread has ended; idempotent
   std::uint16_t port() const;   // the bound port
@@ -245,11 +248,12 @@ struct SyslogCounters {
   std::uint64_t renewed = 0;    // a DHCPACK for the owner already holding the address
   std::uint64_t unowned = 0;    // a DHCPACK for a device the directory does not know
   std::uint64_t ignored = 0;    // a message that is not about identity
-  // Dropped, by reason: no <PRI> or a broken RFC 5424 header; a DHCPACK in no known form;
-  // a logon event that is not a JSON object or has no readable TimeCreated.
-  std::uint64_t bad_frame = 0, bad_dhcp = 0, bad_logon = 0;
+  // Dropped, by reason: from an address outside syslog_allow; no <PRI> or a broken RFC 5424
+  // header; a DHCPACK in no known form; a logon event that is not a JSON object or has no
+  // readable TimeCreated.
+  std::uint64_t not_allowed = 0, bad_frame = 0, bad_dhcp = 0, bad_logon = 0;
   std::uint64_t internal_errors = 0;  // a datagram lost to an exception (out of memory)
-  std::uint64_t malformed() const { return bad_frame + bad_dhcp + bad_logon; }
+  std::uint64_t dropped() const { return not_allowed + bad_frame + bad_dhcp + bad_logon; }
 };
 
 // Routes each message body to the parser of its format (identity_import.h): a DHCPACK
@@ -274,7 +278,8 @@ class SyslogIdentityReceiver {
  public:
   static Result<std::unique_ptr<SyslogIdentityReceiver>> start(const std::string& listen,
                                                                SharedIdentity& ids,
-                                                               Directory directory);
+                                                               Directory directory,
+                                                               std::vector<Cidr> allow = {});
   ~SyslogIdentityReceiver();
   void stop();
   std::uint16_t port() const;
@@ -296,6 +301,8 @@ struct LiveIdentityConfig {
   std::string radius_listen;       // ADDRESS:PORT, e.g. 127.0.0.1:1813 or [::]:1813
   std::string radius_secret_file;  // the RADIUS shared secret, one line; never on a command line
   std::string syslog_listen;       // ADDRESS:PORT, e.g. 127.0.0.1:5514
+  // The senders each listener takes (addresses or CIDRs); empty: any that can reach it.
+  std::vector<std::string> radius_allow, syslog_allow;
 };
 
 // The running listeners; destroying it stops them.

@@ -127,7 +127,7 @@ nlohmann::json to_json(const RadiusCounters& c) {
           {"unchanged", c.unchanged}, {"no_identity", c.no_identity},
           {"stop_unmatched", c.stop_unmatched}, {"stale", c.stale}, {"send_failed", c.send_failed},
           {"internal_errors", c.internal_errors},
-          {"dropped", {{"total", c.dropped()}, {"truncated", c.truncated},
+          {"dropped", {{"total", c.dropped()}, {"not_allowed", c.not_allowed}, {"truncated", c.truncated},
                        {"bad_length", c.bad_length},
                        {"not_accounting_request", c.not_accounting_request},
                        {"bad_authenticator", c.bad_authenticator},
@@ -138,7 +138,7 @@ nlohmann::json to_json(const SyslogCounters& c) {
   return {{"received", c.received}, {"bound", c.bound}, {"ended", c.ended},
           {"renewed", c.renewed}, {"unowned", c.unowned}, {"ignored", c.ignored},
           {"internal_errors", c.internal_errors},
-          {"dropped", {{"total", c.malformed()}, {"bad_frame", c.bad_frame},
+          {"dropped", {{"total", c.dropped()}, {"not_allowed", c.not_allowed}, {"bad_frame", c.bad_frame},
                        {"bad_dhcp", c.bad_dhcp}, {"bad_logon", c.bad_logon}}}};
 }
 
@@ -534,7 +534,9 @@ int run_appliance(const RunOptions& opts, std::ostream& out, std::ostream& err) 
     const bool live_changed =
         next->live_identity.radius_listen != cfg->live_identity.radius_listen ||
         next->live_identity.radius_secret_file != cfg->live_identity.radius_secret_file ||
-        next->live_identity.syslog_listen != cfg->live_identity.syslog_listen;
+        next->live_identity.syslog_listen != cfg->live_identity.syslog_listen ||
+        next->live_identity.radius_allow != cfg->live_identity.radius_allow ||
+        next->live_identity.syslog_allow != cfg->live_identity.syslog_allow;
     (*engine)->reload_database(*ndb);
     redactor = std::make_unique<signatures::Redactor>(*ndb);
     detector_count = (*ndb)->detectors().size();

@@ -206,9 +206,25 @@ Result<RunConfig> parse_run_config(const std::string& yaml_text, const std::stri
         }
         return s;
       };
+      auto allow_of = [&](const YAML::Node& section, const std::string& key) {
+        std::vector<std::string> out;
+        const auto n = section["allow"];
+        if (!n) return out;
+        if (!n.IsSequence()) fail(c, n, key + ".allow must be a list of addresses or CIDRs");
+        for (const auto& e : n) {
+          const std::string a = scalar<std::string>(c, e, key + ".allow entry");
+          Cidr cidr;
+          if (!parse_cidr(a, cidr)) {
+            fail(c, e, key + ".allow: '" + a + "' is not an address or a CIDR (10.0.0.5, 10.0.0.0/24)");
+          }
+          out.push_back(a);
+        }
+        return out;
+      };
       if (const auto r = id["radius"]) {
-        check_keys(c, r, "identity.radius", {"listen", "secret_file"});
+        check_keys(c, r, "identity.radius", {"listen", "secret_file", "allow"});
         cfg.live_identity.radius_listen = listen_of(r, "identity.radius");
+        cfg.live_identity.radius_allow = allow_of(r, "identity.radius");
         const auto n = r["secret_file"];
         if (!n) fail(c, r, "identity.radius needs secret_file: the file holding the RADIUS shared secret");
         cfg.live_identity.radius_secret_file = path_of(c, n, "identity.radius.secret_file");
@@ -222,8 +238,9 @@ Result<RunConfig> parse_run_config(const std::string& yaml_text, const std::stri
         }
       }
       if (const auto sl = id["syslog"]) {
-        check_keys(c, sl, "identity.syslog", {"listen"});
+        check_keys(c, sl, "identity.syslog", {"listen", "allow"});
         cfg.live_identity.syslog_listen = listen_of(sl, "identity.syslog");
+        cfg.live_identity.syslog_allow = allow_of(sl, "identity.syslog");
       }
     }
     if (const auto n = root["policy"]) cfg.policy_path = path_of(c, n, "policy");

@@ -20,8 +20,9 @@
 //     directory: users.csv
 //     dhcp_logs: [dhcpd.leases, dhcpd.log]
 //     logon_events: [logons.jsonl]
-//     radius: { listen: "127.0.0.1:1813", secret_file: /etc/dlpgate/radius.secret }
-//     syslog: { listen: "127.0.0.1:5514" }   # live sources (identity_live.h), from start
+//     radius: { listen: "127.0.0.1:1813", secret_file: /etc/dlpgate/radius.secret,
+//               allow: [10.20.0.0/24] }      # live sources (identity_live.h), from start;
+//     syslog: { listen: "127.0.0.1:5514" }   #   allow: the senders taken (default: any)
 //   policy: policy.yaml
 //   findings: /var/log/dlpgate/findings.jsonl   # default: standard output
 //   stats: /run/dlpgate/stats.json              # counters, rewritten every second

@@ -538,7 +538,7 @@ TEST(SyslogIdentityTest, RoutesBodiesToTheirParsersAndCounts) {
   EXPECT_EQ(c.bad_frame, 1u);
   EXPECT_EQ(c.bad_dhcp, 1u);
   EXPECT_EQ(c.bad_logon, 2u);
-  EXPECT_EQ(c.malformed(), 4u);
+  EXPECT_EQ(c.dropped(), 4u);
 }
 
 TEST(SyslogIdentityTest, ANewDirectoryTakesEffectAtTheNextMessage) {
@@ -776,7 +776,7 @@ TEST_F(LiveIdentityTest, LoggerMessagesInBothFramingsBind) {
   EXPECT_EQ(c.bound, 3u);
   EXPECT_EQ(c.ended, 1u);
   EXPECT_EQ(c.ignored, 1u);
-  EXPECT_EQ(c.malformed(), 0u);
+  EXPECT_EQ(c.dropped(), 0u);
 }
 
 TEST_F(LiveIdentityTest, HostileSyslogDatagramsAreCountedDropsAndTheReceiverGoesOn) {
@@ -825,6 +825,49 @@ TEST_F(LiveIdentityTest, HostileSyslogDatagramsAreCountedDropsAndTheReceiverGoes
   EXPECT_EQ(who(ids, "10.0.0.7", kT0 * kSec), "alice/finance");
   EXPECT_EQ(ids.size(), 1u);
   ::close(fd);
+}
+
+TEST_F(LiveIdentityTest, SendersOutsideTheAllowListAreDroppedUnread) {
+  SharedIdentity ids;
+  LiveIdentityConfig cfg{"127.0.0.1:0", secret_file_, "127.0.0.1:0"};
+  cfg.radius_allow = {"10.0.0.0/8"};
+  cfg.syslog_allow = {"192.0.2.1", "::1"};
+  auto live = start_live_identity(cfg, ids, directory_);
+  ASSERT_TRUE(live) << live.error().message;
+  const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+  timeval tv{0, 300000};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  auto send = [&](std::uint16_t port, const void* p, std::size_t n) {
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_port = htons(port);
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(::sendto(fd, p, n, 0, reinterpret_cast<const sockaddr*>(&to), sizeof to), static_cast<ssize_t>(n));
+  };
+  const Bytes start = request(1, {user("alice"), attr_ip("10.1.2.3"), status(kAcctStart), session("a")});
+  send(live->radius()->port(), start.data(), start.size());
+  const std::string ack = "<30>1 - gw dhcpd - - - DHCPACK on 10.0.0.7 to 00:16:3e:01:01:01 via eth1";
+  send(live->syslog()->port(), ack.data(), ack.size());
+  std::uint8_t reply[64];
+  EXPECT_LT(::recv(fd, reply, sizeof reply, 0), 0) << "a sender outside radius_allow was answered";
+  ASSERT_TRUE(eventually([&] { return live->syslog()->counters().received == 1; }));
+  const RadiusCounters rc = live->radius()->counters();
+  EXPECT_EQ(rc.received, 1u);
+  EXPECT_EQ(rc.not_allowed, 1u);
+  EXPECT_EQ(rc.dropped(), 1u);
+  EXPECT_EQ(rc.answered, 0u);
+  const SyslogCounters sc = live->syslog()->counters();
+  EXPECT_EQ(sc.not_allowed, 1u);
+  EXPECT_EQ(sc.bound, 0u);
+  EXPECT_EQ(ids.size(), 0u);
+  ::close(fd);
+
+  LiveIdentityConfig bad{"", "", "127.0.0.1:0"};
+  bad.syslog_allow = {"gw.example"};
+  auto r = start_live_identity(bad, ids, directory_);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().message,
+            "syslog_allow 'gw.example': expected an address or a CIDR, e.g. 10.0.0.5 or 10.0.0.0/24");
 }
 
 TEST_F(LiveIdentityTest, StartErrorsAreClearAndNeverShowTheSecret) {

@@ -38,13 +38,15 @@ class RunConfigIdentityTest : public ::testing::Test {
 
 TEST_F(RunConfigIdentityTest, LiveSourcesNextToTheFiles) {
   auto r = parse("  csv: ids.csv\n"
-                 "  radius: { listen: \"127.0.0.1:1813\", secret_file: radius.secret }\n"
-                 "  syslog: { listen: \"[::]:5514\" }\n");
+                 "  radius: { listen: \"127.0.0.1:1813\", secret_file: radius.secret, allow: [10.0.0.5, 192.0.2.0/24] }\n"
+                 "  syslog: { listen: \"[::]:5514\", allow: [\"2001:db8::/32\"] }\n");
   ASSERT_TRUE(r) << r.error().message;
   EXPECT_EQ(r->identity_csv, (dir_ / "ids.csv").string());
   EXPECT_EQ(r->live_identity.radius_listen, "127.0.0.1:1813");
   EXPECT_EQ(r->live_identity.radius_secret_file, (dir_ / "radius.secret").string());
   EXPECT_EQ(r->live_identity.syslog_listen, "[::]:5514");
+  EXPECT_EQ(r->live_identity.radius_allow, (std::vector<std::string>{"10.0.0.5", "192.0.2.0/24"}));
+  EXPECT_EQ(r->live_identity.syslog_allow, (std::vector<std::string>{"2001:db8::/32"}));
 
   auto off = parse("  csv: ids.csv\n");
   ASSERT_TRUE(off);
@@ -67,9 +69,13 @@ TEST_F(RunConfigIdentityTest, BadValuesNameTheKeyAndTheLine) {
             origin_ + ":3: identity.radius.secret_file '" + (dir_ / "nope.secret").string() +
                 "': cannot open: No such file or directory");
   EXPECT_EQ(error("  radius: { listen: \"127.0.0.1:1813\", secret_file: radius.secret, secret: x }\n"),
-            origin_ + ":3: unknown key 'secret' in identity.radius (known: listen, secret_file)");
+            origin_ + ":3: unknown key 'secret' in identity.radius (known: listen, secret_file, allow)");
+  EXPECT_EQ(error("  syslog: { listen: \"127.0.0.1:5514\", allow: [10.0.0.0/33] }\n"),
+            origin_ + ":3: identity.syslog.allow: '10.0.0.0/33' is not an address or a CIDR (10.0.0.5, 10.0.0.0/24)");
+  EXPECT_EQ(error("  syslog: { listen: \"127.0.0.1:5514\", allow: 10.0.0.1 }\n"),
+            origin_ + ":3: identity.syslog.allow must be a list of addresses or CIDRs");
   EXPECT_EQ(error("  syslog: { listen: \"127.0.0.1:5514\", proto: tcp }\n"),
-            origin_ + ":3: unknown key 'proto' in identity.syslog (known: listen)");
+            origin_ + ":3: unknown key 'proto' in identity.syslog (known: listen, allow)");
   EXPECT_EQ(error("  syslog: \"127.0.0.1:5514\"\n"), origin_ + ":3: identity.syslog must be a mapping");
   // The secret itself never appears in an error.
   std::ofstream(dir_ / "two.secret") << "s3cret\nmore\n";
