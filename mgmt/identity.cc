@@ -122,6 +122,7 @@ void IdentityTable::bind(const dataplane::IpAddr& ip, Identity who, std::uint64_
                               [](std::uint64_t s, const Binding& x) { return s < x.start_ns; });
   v.insert(pos, std::move(b));
   ++count_;
+  if (marking_live_) ++live_count_;
 }
 
 const Identity* IdentityTable::lookup(const dataplane::IpAddr& ip, std::uint64_t ts_ns) const {

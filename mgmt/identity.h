@@ -65,6 +65,7 @@ class IdentityTable {
   bool holds_open(const dataplane::IpAddr& ip, const std::string& user, std::uint64_t ts_ns,
                   IdentitySource source) const;
   std::size_t size() const { return count_; }
+  std::size_t live_size() const { return live_count_; }  // of size(), those marked live
   // How many bindings `ip` has, in force or not (what a lookup chose among).
   std::size_t bindings_of(const dataplane::IpAddr& ip) const;
 
@@ -93,6 +94,7 @@ class IdentityTable {
   std::map<dataplane::IpAddr, std::vector<Binding>> by_ip_;  // each sorted by start
   std::size_t count_ = 0;
   bool marking_live_ = false;
+  std::size_t live_count_ = 0;
 };
 
 const char* identity_source_name(IdentitySource s);  // static | dhcp | session

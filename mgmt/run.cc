@@ -146,10 +146,9 @@ nlohmann::json to_json(const SyslogCounters& c) {
 nlohmann::json identity_status(const SharedIdentity& ids, const LiveIdentity& live,
                                const RunConfig& cfg) {
   nlohmann::json j;
-  std::size_t live_bindings = 0;
-  const auto entries = ids.entries();
-  for (const auto& e : entries) live_bindings += e.live ? 1 : 0;
-  j["bindings"] = entries.size();
+  const auto [all, live_bindings] = ids.read(
+      [](const IdentityTable& t) { return std::make_pair(t.size(), t.live_size()); });
+  j["bindings"] = all;
   j["live_bindings"] = live_bindings;
   if (const auto* r = live.radius()) {
     j["radius"] = to_json(r->counters());

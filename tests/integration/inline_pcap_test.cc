@@ -553,6 +553,12 @@ TEST_F(InlinePcap, LiveRadiusStartBeforeTrafficNamesTheUserOfTheFinding) {
   EXPECT_EQ(fs_[0]["user"], "alice") << fs_[0].dump();
   EXPECT_EQ(fs_[0]["department"], "finance");
 
+  // A reload (the main loop runs now that the traffic is in) reads the files again and keeps what the listeners learnt.
+  o = dlpctl("reload" + sock, &rc);
+  EXPECT_EQ(rc, 0) << o;
+  o = dlpctl("identity lookup 10.1.0.10 2024-03-04T08:59:00Z" + sock, &rc);
+  EXPECT_EQ(o, "10.1.0.10 at 2024-03-04T08:59:00.000000Z: alice (finance)\n");
+
   // A Stop ends the session; a later lookup falls back to the static owner.
   auto [rc3, out3] = radius("User-Name=alice,Framed-IP-Address=10.1.0.10,Acct-Status-Type=Stop,"
                             "Acct-Session-Id=vpn-1,Event-Timestamp=1709546400", "radius.secret", 3);

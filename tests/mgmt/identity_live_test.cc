@@ -439,6 +439,7 @@ TEST(SharedIdentityTest, ReplacingTheFileSourcesKeepsLiveBindings) {
   const auto e = ids.entries();
   ASSERT_EQ(e.size(), 3u);
   EXPECT_EQ(std::count_if(e.begin(), e.end(), [](const auto& x) { return x.live; }), 2);
+  EXPECT_EQ(ids.read([](const IdentityTable& t) { return t.live_size(); }), 2u);
   // The session is still tracked: its Stop ends the carried-over binding.
   acct.on_datagram(request(4, {status(kAcctStop), session("a"), event_ts(kT0 + 120)}), "192.0.2.1", 0);
   EXPECT_EQ(who(ids, "10.1.2.3", (kT0 + 120) * kSec), "erin/it");
