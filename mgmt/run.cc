@@ -371,6 +371,27 @@ int run_appliance(const RunOptions& opts, std::ostream& out, std::ostream& err) 
       if (reply.value("ok", false)) reply["daemon"] = true;
       return reply;
     });
+    // The store's bindings (files and imports), then what the live listeners bound, which
+    // is kept in the running table only.
+    control.handle("identity.list", [&](const ControlRequest& r) {
+      nlohmann::json reply = control_store
+                                 ? run_request(control_store.get(), r.body, r.peer)
+                                 : nlohmann::json{{"ok", true}, {"bindings", nlohmann::json::array()}};
+      if (!reply.value("ok", false)) return reply;
+      const std::string want = r.body.value("ip", std::string());
+      dataplane::IpAddr want_ip;
+      if (!want.empty() && !parse_ip(want, want_ip)) {
+        return nlohmann::json{{"ok", false}, {"error", "not an IP address: '" + want + "'"}};
+      }
+      for (const IdentityTable::Entry& e : identity.entries()) {
+        if (!e.live || (!want.empty() && e.ip != want_ip)) continue;
+        reply["bindings"].push_back(to_json(BindingRecord{
+            e.ip.str(), e.who.user, e.who.department, e.start_ns, e.end_ns,
+            identity_source_name(e.source), "live"}));
+      }
+      reply["daemon"] = true;
+      return reply;
+    });
     control.handle("reload", [&](const ControlRequest& r) {
       std::unique_lock lk(reload_req.mu);
       reload_req.pending = true;

@@ -553,6 +553,15 @@ TEST_F(InlinePcap, LiveRadiusStartBeforeTrafficNamesTheUserOfTheFinding) {
   EXPECT_EQ(fs_[0]["user"], "alice") << fs_[0].dump();
   EXPECT_EQ(fs_[0]["department"], "finance");
 
+  // The daemon lists the live bindings next to the stored ones.
+  o = dlpctl("identity list --json --ip 10.1.0.20" + sock, &rc);
+  ASSERT_EQ(rc, 0) << o;
+  const auto listed = nlohmann::json::parse(slurp(path("ctl.out")));
+  ASSERT_EQ(listed["bindings"].size(), 1u) << listed.dump();
+  EXPECT_EQ(listed["bindings"][0]["user"], "bob");
+  EXPECT_EQ(listed["bindings"][0]["source"], "session");
+  EXPECT_EQ(listed["bindings"][0]["origin"], "live");
+
   // A reload (the main loop runs now that the traffic is in) reads the files again and keeps what the listeners learnt.
   o = dlpctl("reload" + sock, &rc);
   EXPECT_EQ(rc, 0) << o;
