@@ -159,7 +159,10 @@ struct RadiusCounters {
 // Calling-Station-Id (or of that MAC) as a device owner. Sessions are tracked by NAS and
 // Acct-Session-Id, so a retransmission or an Interim-Update adds nothing, a Stop ends what
 // its Start bound even when it carries fewer attributes, and Accounting-On/Off ends every
-// session of that NAS. A request is answered only once it is verified and recorded.
+// session of that NAS; a Start or Interim-Update of a session that already stopped (late,
+// or replayed: RFC 2866 has no replay protection) binds nothing. A request is answered
+// only once it is verified and recorded. The sender is not checked here: the listener's
+// allow list does that before a datagram reaches on_datagram().
 class RadiusAccounting {
  public:
   RadiusAccounting(std::string secret, SharedIdentity& ids, Directory directory);
