@@ -180,6 +180,12 @@ TEST(SignaturesLibrary, IndiaPanAndAadhaar) {
   EXPECT_EQ(scan("Aadhaar 234123412346"),
             (Findings{{"pii.in_aadhaar_unformatted", one(1, kHigh, {"********2346"})}}));
   expect_nothing({"ABCXE1234F", "id 2341 2341 2345", "order 234123412346", "1341 2341 2346"});
+  // The grouped form stands alone: at the end of the data, after a colon, with dashes.
+  EXPECT_EQ(scan("id: 2341 2341 2346"), (Findings{{"pii.in_aadhaar", one(1, kMed, {"********2346"})}}));
+  EXPECT_EQ(scan("id 2341-2341-2346, ok"), (Findings{{"pii.in_aadhaar", one(1, kMed, {"********2346"})}}));
+  // Never three groups out of a longer grouped number (a printed card), on either side.
+  expect_nothing({"no 1111 2341 2341 2346 x", "no 2341 2341 2346 5555 x", "no 11 2341 2341 2346",
+                  "no 1111-2341-2341-2346 x", "no 2341-2341-2346-5555", "2341 2341 2346 5"});
 }
 
 TEST(SignaturesLibrary, PassportNeedsContext) {
