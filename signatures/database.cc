@@ -297,11 +297,7 @@ Result<std::shared_ptr<const Database>> Database::compile(const DetectorSet& set
 
   unsigned hs_mode = mode == DbMode::stream ? (HS_MODE_STREAM | HS_MODE_SOM_HORIZON_SMALL)
                                             : HS_MODE_BLOCK;
-  if (main_list.expressions.empty()) {
-    // Every detector is gated: the stream still needs a database to carry the keywords'
-    // state, and keywords exist (gating needs them), so this cannot happen; be safe.
-    return make_error("no ungated patterns or keywords to compile");
-  }
+  // Never empty: a gated detector has keywords, and they stay in the stream database.
   if (auto r = build(main_list, hs_mode, &db->db_); !r) return r.error();
   for (std::uint32_t di = 0; di < db->detectors_.size(); ++di) {
     if (gated_lists[di].expressions.empty()) continue;

@@ -46,7 +46,6 @@ using Clock = std::chrono::steady_clock;
 hs_database_t* compile_whole_library(const dlp::signatures::DetectorSet& set) {
   std::vector<std::string> exprs;
   std::vector<unsigned> flags;
-  auto word = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; };
   for (const auto& d : set.detectors) {
     for (const auto& p : d.patterns) {
       hs_expr_info_t* info = nullptr;
@@ -62,21 +61,18 @@ hs_database_t* compile_whole_library(const dlp::signatures::DetectorSet& set) {
       flags.push_back(f);
     }
   }
-  std::vector<std::string> seen;
+  // Keywords: distinct, as case-insensitive word-bounded literal alternations (the escaping
+  // dictionaries get).
+  std::vector<std::string> keywords;
   for (const auto& d : set.detectors) {
     for (std::string kw : d.context.keywords) {
       for (char& c : kw) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      if (std::find(seen.begin(), seen.end(), kw) != seen.end()) continue;
-      seen.push_back(kw);
-      std::string e = word(kw.front()) ? "\\b" : "";
-      for (char c : kw) {
-        if (!word(c) && c != ' ' && static_cast<unsigned char>(c) < 0x80) e += '\\';
-        e += c;
-      }
-      if (word(kw.back())) e += "\\b";
-      exprs.push_back(e);
-      flags.push_back(HS_FLAG_CASELESS);
+      if (std::find(keywords.begin(), keywords.end(), kw) == keywords.end()) keywords.push_back(kw);
     }
+  }
+  for (std::string& e : dlp::signatures::dictionary_patterns(keywords)) {
+    exprs.push_back(std::move(e));
+    flags.push_back(0);
   }
   std::vector<const char*> ptrs;
   std::vector<unsigned> ids;

@@ -31,6 +31,7 @@
 #include "tests/gen/payloads.h"
 #include "tests/gen/pcap_writer.h"
 #include "tests/gen/tcp_conversation.h"
+#include "tests/loopback.h"
 
 namespace dlp::itest {
 namespace {
@@ -452,18 +453,8 @@ TEST_F(InlinePcap, LiveRadiusStartBeforeTrafficNamesTheUserOfTheFinding) {
   { std::ofstream(path("ids.csv")) << "ip,user,department\n10.1.0.10,dora,it\n"; }
   { std::ofstream(path("dir.csv")) << "user,department,devices\nalice,finance,alice-laptop\nbob,sales,\n"; }
   // Free loopback ports for the two listeners.
-  auto free_port = [](int type) {
-    const int fd = ::socket(AF_INET, type, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    socklen_t len = sizeof a;
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-    ::close(fd);
-    return std::to_string(ntohs(a.sin_port));
-  };
-  const std::string rport = free_port(SOCK_DGRAM), sport = free_port(SOCK_DGRAM);
+  const std::string rport = std::to_string(dlp::testing::free_loopback_port(SOCK_DGRAM));
+  const std::string sport = std::to_string(dlp::testing::free_loopback_port(SOCK_DGRAM));
   write_config("  - { category: credit_card, verdict: reset }\n",
                "identity:\n  csv: ids.csv\n  directory: dir.csv\n"
                "  radius: { listen: \"127.0.0.1:" + rport + "\", secret_file: radius.secret }\n"

@@ -2,6 +2,7 @@
 // protocol logic fed directly), then over loopback sockets with the real clients
 // (radclient from freeradius-utils, logger from util-linux) started by the test.
 #include "mgmt/identity_live.h"
+#include "tests/loopback.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -890,28 +891,16 @@ TEST_F(LiveIdentityTest, StartErrorsAreClearAndNeverShowTheSecret) {
             "radius_listen '192.0.2.77:1813': the address is not one of this host's");
 
   // A port someone else holds.
-  const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-  socklen_t alen = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &alen);
-  const std::string held = std::to_string(ntohs(a.sin_port));
+  const dlp::testing::BoundPort taken = dlp::testing::bind_loopback(SOCK_DGRAM);
+  ASSERT_GE(taken.fd, 0);
+  const int fd = taken.fd;
+  const std::string held = std::to_string(taken.port);
   EXPECT_EQ(err({"127.0.0.1:" + held, secret_file_, ""}),
             "radius_listen '127.0.0.1:" + held + "': port " + held + " is already in use");
   EXPECT_EQ(err({"", "", "127.0.0.1:" + held}),
             "syslog_listen '127.0.0.1:" + held + "': port " + held + " is already in use");
   // All or nothing: RADIUS started, syslog could not, so RADIUS is stopped and its port free.
-  const int probe = ::socket(AF_INET, SOCK_DGRAM, 0);
-  sockaddr_in pa{};
-  pa.sin_family = AF_INET;
-  pa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::bind(probe, reinterpret_cast<sockaddr*>(&pa), sizeof pa), 0);
-  socklen_t plen = sizeof pa;
-  ::getsockname(probe, reinterpret_cast<sockaddr*>(&pa), &plen);
-  const std::string free_port = std::to_string(ntohs(pa.sin_port));
-  ::close(probe);
+  const std::string free_port = std::to_string(dlp::testing::free_loopback_port(SOCK_DGRAM));
   err({"127.0.0.1:" + free_port, secret_file_, "127.0.0.1:" + held});
   auto again = start_live_identity({"127.0.0.1:" + free_port, secret_file_, ""}, ids, directory_);
   EXPECT_TRUE(again) << again.error().message;

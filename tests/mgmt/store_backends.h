@@ -20,6 +20,7 @@
 #include <string>
 
 #include "mgmt/store.h"
+#include "tests/loopback.h"
 
 namespace dlp::storetest {
 
@@ -100,7 +101,7 @@ class PgServer {
       }
       ::chmod(dir_.c_str(), 0755);
     }
-    port_ = free_port();
+    port_ = dlp::testing::free_loopback_port(SOCK_STREAM);
     const std::string data = (dir_ / "data").string();
     if (run(as_ + bin_ + "/initdb -D " + data + " -U dlptest -A trust --no-sync >" +
             (dir_ / "initdb.log").string() + " 2>&1") != 0) {
@@ -120,17 +121,6 @@ class PgServer {
     // Stop and cleanup must run as the server's user as well.
     const std::string c = cmd.rfind(bin_ + "/pg_ctl", 0) == 0 ? as_ + cmd : cmd;
     return std::system(c.c_str());
-  }
-  static int free_port() {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    socklen_t len = sizeof a;
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-    ::close(fd);
-    return ntohs(a.sin_port);
   }
 
   std::string bin_, as_, error_;
